@@ -1,0 +1,3 @@
+from nerfspec.cli import main
+
+raise SystemExit(main())
