@@ -1,0 +1,329 @@
+"""Typed configuration: dataclasses loaded from TOML files in ``configs/`` plus dotted overrides.
+
+A config file holds sections matching the dataclasses below, e.g.::
+
+    [field]
+    encoding = "gauss"
+    [field.gauss]
+    sigma = 4.0
+    [train]
+    max_minutes = 20
+
+Every key is checked: an unknown key names the closest valid one, a wrong type or an
+impossible value names the key, and each problem is one line (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from dataclasses import field as _field
+from pathlib import Path
+from typing import Any
+
+from nerfspec.errors import ConfigError
+
+ENCODINGS = ("none", "basic", "pe", "gauss", "rffca")
+BACKGROUNDS = ("random", "white", "black")
+
+
+@dataclass
+class DataConfig:
+    root: str = "outputs/scenes/default"  # a folder with transforms_{train,val,test}.json
+    downscale: int = 1  # integer image downscale factor
+    train_background: str = "random"  # random | white | black (random per ray)
+    eval_background: str = "white"
+    aabb: list[float] = _field(default_factory=lambda: [-1.5, -1.5, -1.5, 1.5, 1.5, 1.5])
+
+    def validate(self) -> None:
+        _positive("data.downscale", self.downscale)
+        _choice("data.train_background", self.train_background, BACKGROUNDS)
+        _choice("data.eval_background", self.eval_background, ("white", "black"))
+        if len(self.aabb) != 6 or any(self.aabb[i] >= self.aabb[i + 3] for i in range(3)):
+            raise ConfigError("data.aabb must be [xmin, ymin, zmin, xmax, ymax, zmax] with min < max")
+
+
+@dataclass
+class PEConfig:
+    octaves: int = 10  # L: frequencies 2^0 .. 2^(L-1) cycles per box width
+    include_input: bool = True
+
+    def validate(self) -> None:
+        _positive("field.pe.octaves", self.octaves)
+
+
+@dataclass
+class GaussConfig:
+    features: int = 256  # m: number of random frequencies
+    sigma: float = 4.0  # std of the frequencies, cycles per box width
+
+    def validate(self) -> None:
+        _positive("field.gauss.features", self.features)
+        _positive("field.gauss.sigma", self.sigma)
+
+
+@dataclass
+class RFFCAConfig:
+    base_features: int = 64  # M_base: base frequencies per octave
+    octaves: int = 4  # K: octaves 0..K (frequencies 2^k * b_m)
+    sigma: float = 2.0  # std of the base frequencies, cycles per box width
+    token_dim: int = 32  # d_q: features per token (a token never mixes octaves)
+    dim: int = 128  # width of the query stream
+    heads: int = 4
+    blocks: int = 2
+    mask: str = "scheduled"  # scheduled | learnable | off
+    mask_release_fraction: float = 0.3  # share of training over which octaves are released
+    mask_init: float = -30.0  # logit offset of a masked octave
+
+    def validate(self) -> None:
+        for name in ("base_features", "token_dim", "dim", "heads", "blocks"):
+            _positive(f"field.rffca.{name}", getattr(self, name))
+        _positive("field.rffca.sigma", self.sigma)
+        if self.octaves < 0:
+            raise ConfigError("field.rffca.octaves must be >= 0")
+        _choice("field.rffca.mask", self.mask, ("scheduled", "learnable", "off"))
+
+
+@dataclass
+class FieldConfig:
+    encoding: str = "gauss"  # none | basic | pe | gauss | rffca
+    depth: int = 4  # hidden layers of the MLP
+    width: int = 256
+    skips: list[int] = _field(default_factory=list)  # layers that see the encoding again
+    view_dirs: bool = True  # colour depends on the viewing direction
+    dir_octaves: int = 4  # positional-encoding octaves of the view direction
+    density_activation: str = "softplus"  # softplus | trunc_exp | relu
+    density_bias: float = -1.0  # added before the activation
+    precision: str = "bf16"  # bf16 | fp32: autocast dtype of the network (not the encoding)
+    pe: PEConfig = _field(default_factory=PEConfig)
+    gauss: GaussConfig = _field(default_factory=GaussConfig)
+    rffca: RFFCAConfig = _field(default_factory=RFFCAConfig)
+
+    def validate(self) -> None:
+        _choice("field.encoding", self.encoding, ENCODINGS)
+        _positive("field.depth", self.depth)
+        _positive("field.width", self.width)
+        if any(s < 0 or s >= self.depth for s in self.skips):
+            raise ConfigError(f"field.skips must be layer indices in [0, {self.depth})")
+        _choice("field.density_activation", self.density_activation, ("softplus", "trunc_exp", "relu"))
+        _choice("field.precision", self.precision, ("bf16", "fp32"))
+        self.pe.validate()
+        self.gauss.validate()
+        self.rffca.validate()
+
+
+@dataclass
+class SamplerConfig:
+    grid_resolution: int = 64  # occupancy grid cells per axis
+    render_step_size: float = 0.01  # marching step, scene units
+    alpha_threshold: float = 0.0  # drop samples with smaller alpha (0 keeps all)
+    early_stop_eps: float = 1e-4  # stop a ray once its transmittance is below this
+    occ_threshold: float = 0.01  # a cell is occupied if its opacity over one step exceeds this
+    occ_ema_decay: float = 0.95
+    update_every: int = 16  # steps between occupancy updates
+    update_cells: int = 32768  # cells re-evaluated per update (a random subset)
+    warmup_steps: int = 256  # before this step every cell is re-evaluated
+    backend: str = "auto"  # auto (nerfacc on CUDA) | torch | nerfacc
+
+    def validate(self) -> None:
+        _positive("sampler.grid_resolution", self.grid_resolution)
+        _positive("sampler.render_step_size", self.render_step_size)
+        _positive("sampler.update_every", self.update_every)
+        _positive("sampler.update_cells", self.update_cells)
+        if not 0.0 <= self.alpha_threshold < 1.0:
+            raise ConfigError("sampler.alpha_threshold must be in [0, 1)")
+        _choice("sampler.backend", self.backend, ("auto", "torch", "nerfacc"))
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    max_steps: int = 20000
+    max_minutes: float = 0.0  # wall-time budget; 0 means no limit
+    rays_per_step: int = 1024
+    lr: float = 1e-3
+    lr_final: float = 5e-5  # exponential decay from lr to lr_final over the run
+    warmup_steps: int = 100  # linear lr warm-up
+    weight_decay: float = 0.0
+    log_every: int = 50
+    val_every: int = 1000  # steps between validation images (0: never)
+    checkpoint_every: int = 1000
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # torch CPU threads (0: torch's default)
+
+    def validate(self) -> None:
+        _positive("train.max_steps", self.max_steps)
+        _positive("train.rays_per_step", self.rays_per_step)
+        _positive("train.lr", self.lr)
+        _positive("train.lr_final", self.lr_final)
+        _positive("train.checkpoint_every", self.checkpoint_every)
+        _positive("train.log_every", self.log_every)
+        if self.max_minutes < 0:
+            raise ConfigError("train.max_minutes must be >= 0")
+        _choice("train.device", self.device, ("auto", "cpu", "cuda"))
+
+
+@dataclass
+class EvalConfig:
+    split: str = "test"
+    every: int = 8  # evaluate views 0, every, 2*every, ...
+    chunk_rays: int = 8192  # rays rendered at once (bounds memory)
+
+    def validate(self) -> None:
+        _choice("eval.split", self.split, ("train", "val", "test"))
+        _positive("eval.every", self.every)
+        _positive("eval.chunk_rays", self.chunk_rays)
+
+
+@dataclass
+class Config:
+    name: str = "run"
+    output_dir: str = "outputs"
+    data: DataConfig = _field(default_factory=DataConfig)
+    field: FieldConfig = _field(default_factory=FieldConfig)
+    sampler: SamplerConfig = _field(default_factory=SamplerConfig)
+    train: TrainConfig = _field(default_factory=TrainConfig)
+    eval: EvalConfig = _field(default_factory=EvalConfig)
+
+    def validate(self) -> "Config":
+        if not self.name or "/" in self.name:
+            raise ConfigError("name must be a non-empty string without '/'")
+        for sub in (self.data, self.field, self.sampler, self.train, self.eval):
+            sub.validate()
+        return self
+
+
+def _positive(key: str, value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"{key} must be > 0, got {value!r}")
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        hint = difflib.get_close_matches(str(value), allowed, n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}{extra}")
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    """Check ``value`` against a dataclass field's annotation, converting int -> float."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a table, got {type(value).__name__}")
+        return _build(annotation, value, key + ".")
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {type(value).__name__}")
+        return [_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(f"{key}: unsupported union type")
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation in (int, float, str, bool) and not (
+        isinstance(value, annotation) and not (annotation is int and isinstance(value, bool))
+    ):
+        raise ConfigError(f"{key} must be {annotation.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
+    hints = _field_types(cls)
+    kwargs = {}
+    for key, value in values.items():
+        if key not in hints:
+            hint = difflib.get_close_matches(key, list(hints), n=1)
+            extra = f" (did you mean '{prefix}{hint[0]}'?)" if hint else ""
+            raise ConfigError(f"unknown config key '{prefix}{key}'{extra}")
+        kwargs[key] = _coerce(prefix + key, value, hints[key])
+    return cls(**kwargs)
+
+
+def config_from_dict(values: dict[str, Any]) -> Config:
+    """Build and validate a Config from nested dicts (as read from TOML)."""
+    return _build(Config, values).validate()
+
+
+def config_to_dict(cfg: Config) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"field.gauss.sigma=8"`` -> (["field", "gauss", "sigma"], 8); the value is read as TOML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # bare words are strings: --set field.encoding=pe
+    return key.split("."), value
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set dotted keys in a nested dict (the dict is modified and returned)."""
+    for text in overrides:
+        path, value = parse_override(text)
+        node = values
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {text!r}: {part!r} is not a table")
+        node[path[-1]] = value
+    return values
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read a TOML config (or the defaults when ``path`` is None) and apply overrides."""
+    values = read_toml(path) if path is not None else {}
+    try:
+        return config_from_dict(apply_overrides(values, list(overrides)))
+    except ConfigError as exc:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}{exc}") from None
+
+
+def dump_toml(values: dict[str, Any]) -> str:
+    """Write nested dicts of scalars and lists as TOML (enough for Config)."""
+    lines: list[str] = []
+
+    def scalar(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(scalar(x) for x in v) + "]"
+        return repr(v)
+
+    def table(prefix: str, node: dict[str, Any]) -> None:
+        plain = {k: v for k, v in node.items() if not isinstance(v, dict)}
+        if prefix:
+            lines.append(f"\n[{prefix}]")
+        lines.extend(f"{k} = {scalar(v)}" for k, v in plain.items())
+        for k, v in node.items():
+            if isinstance(v, dict):
+                table(f"{prefix}.{k}" if prefix else k, v)
+
+    table("", values)
+    return "\n".join(lines).lstrip("\n") + "\n"
