@@ -68,16 +68,18 @@ class GaussConfig:
 
 @dataclass
 class RFFCAConfig:
-    base_features: int = 64  # M_base: base frequencies per octave
-    octaves: int = 4  # K: octaves 0..K (frequencies 2^k * b_m)
+    base_features: int = 64  # M_base: base frequencies b_m ~ N(0, sigma^2 I) per octave
+    octaves: int = 4  # K: octaves 0..K hold the frequencies 2^k * b_m
     sigma: float = 2.0  # std of the base frequencies, cycles per box width
-    token_dim: int = 32  # d_q: features per token (a token never mixes octaves)
-    dim: int = 128  # width of the query stream
-    heads: int = 4
-    blocks: int = 2
+    token_dim: int = 32  # d_q: features per token; must divide base_features (no octave mixing)
+    dim: int = 128  # width of the query stream (and of the features fed to the heads)
+    heads: int = 4  # attention heads; must divide dim
+    blocks: int = 2  # L: cross-attention blocks
+    envelope_init: float = 1e-3  # initial beta of the amplitude envelope exp(-beta |omega|)
     mask: str = "scheduled"  # scheduled | learnable | off
     mask_release_fraction: float = 0.3  # share of training over which octaves are released
-    mask_init: float = -30.0  # logit offset of a masked octave
+    mask_init: float = -30.0  # logit offset of a masked octave (scheduled mode)
+    mask_learnable_init: float = -3.0  # initial logit offset of octaves k > 0 (learnable mode)
 
     def validate(self) -> None:
         for name in ("base_features", "token_dim", "dim", "heads", "blocks"):
@@ -85,7 +87,22 @@ class RFFCAConfig:
         _positive("field.rffca.sigma", self.sigma)
         if self.octaves < 0:
             raise ConfigError("field.rffca.octaves must be >= 0")
+        if self.base_features % self.token_dim:
+            raise ConfigError(
+                f"field.rffca.base_features ({self.base_features}) must be a multiple of "
+                f"field.rffca.token_dim ({self.token_dim}) so that no token mixes two octaves")
+        if self.dim % self.heads:
+            raise ConfigError(
+                f"field.rffca.dim ({self.dim}) must be a multiple of field.rffca.heads ({self.heads})")
+        if self.envelope_init <= 0:
+            raise ConfigError("field.rffca.envelope_init must be > 0 (beta = softplus(raw) > 0)")
         _choice("field.rffca.mask", self.mask, ("scheduled", "learnable", "off"))
+        if not 0.0 < self.mask_release_fraction <= 1.0:
+            raise ConfigError("field.rffca.mask_release_fraction must be in (0, 1]")
+        if self.mask_init >= 0:
+            raise ConfigError("field.rffca.mask_init must be < 0")
+        if self.mask_learnable_init >= 0:
+            raise ConfigError("field.rffca.mask_learnable_init must be < 0")
 
 
 @dataclass
