@@ -422,8 +422,9 @@ def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal:
 # ----------------------------------------------------------------------------- mesh
 
 def union_mesh(shapes: list[_Shape]) -> trimesh.Trimesh:
-    """The primitives' meshes in world units, concatenated, with faces whose centroid lies
-    strictly inside another primitive removed (an approximation of the union's surface)."""
+    """The primitives' meshes in world units, concatenated, with the faces whose centroid lies
+    inside (or on) another primitive removed: an approximation of the union's surface (faces
+    that straddle another primitive's surface are kept whole)."""
     parts = []
     for k, shape in enumerate(shapes):
         m = shape.mesh()
@@ -434,7 +435,7 @@ def union_mesh(shapes: list[_Shape]) -> trimesh.Trimesh:
             inside = np.zeros(len(faces), dtype=bool)
             for j, other in enumerate(shapes):
                 if j != k:
-                    inside |= other.sdf(other.to_local(cent)) < -1e-6
+                    inside |= other.sdf(other.to_local(cent)) < 1e-9
             faces = faces[~inside]
         parts.append(trimesh.Trimesh(vertices=verts, faces=faces, process=False))
     mesh = trimesh.util.concatenate(parts)
