@@ -341,6 +341,12 @@ def nearest_hit(shapes: list[_Shape], origins: np.ndarray, dirs: np.ndarray
         cand = _candidates(shape, origins, dirs)
         if cand.size == 0:
             continue
+        if cand.size > 0.6 * n:  # most rays: intersecting them all is cheaper than gathering
+            t = shape.intersect(shape.to_local(origins), shape.rot.T @ dirs)
+            better = t < t_best
+            t_best = np.where(better, t, t_best)
+            id_best[better] = k
+            continue
         o_l = shape.to_local(origins if origins.shape[1] == 1 else origins[:, cand])
         t = shape.intersect(o_l, shape.rot.T @ dirs[:, cand])
         better = t < t_best[cand]
