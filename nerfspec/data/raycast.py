@@ -382,28 +382,28 @@ def shade(shapes: list[_Shape], light, origins: np.ndarray, dirs: np.ndarray
 
 # ----------------------------------------------------------------------------- images
 
-def subsample_offsets(supersample: int) -> np.ndarray:
+def subsample_offsets(supersample: int, centre: bool = True) -> np.ndarray:
     """(S, 2) regular sub-pixel offsets in [0, 1)^2 (s x s grid, cell centres) and, as the last
-    row, the pixel centre (0.5, 0.5) when it is not already on the grid (s even)."""
+    row, the pixel centre (0.5, 0.5) when ``centre`` and it is not already on the grid (s even)."""
     s = int(supersample)
     g = (np.arange(s) + 0.5) / s
     xx, yy = np.meshgrid(g, g, indexing="xy")
     offs = np.stack([xx.ravel(), yy.ravel()], axis=1)
-    if s % 2 == 0:
+    if centre and s % 2 == 0:
         offs = np.concatenate([offs, [[0.5, 0.5]]], axis=0)
     return offs
 
 
-_DIR_CACHE: dict[tuple[int, float, int], np.ndarray] = {}
+_DIR_CACHE: dict[tuple[int, float, int, bool], np.ndarray] = {}
 
 
-def camera_sample_dirs(size: int, focal: float, supersample: int) -> np.ndarray:
+def camera_sample_dirs(size: int, focal: float, supersample: int, centre: bool = True) -> np.ndarray:
     """(3, H*W*S) unit camera-space directions of every sample of every pixel (row-major
     pixels, then the samples of ``subsample_offsets``), Blender convention."""
-    key = (int(size), float(focal), int(supersample))
+    key = (int(size), float(focal), int(supersample), bool(centre))
     if key not in _DIR_CACHE:
         h = w = int(size)
-        offs = subsample_offsets(supersample)
+        offs = subsample_offsets(supersample, centre)
         jj, ii = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
         px = (ii[..., None] + offs[:, 0]).ravel()
         py = (jj[..., None] + offs[:, 1]).ravel()
@@ -420,8 +420,9 @@ def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal:
     h = w = int(size)
     s = int(supersample)
     n_grid = s * s
-    n_s = subsample_offsets(s).shape[0]
-    dirs = pose[:3, :3] @ camera_sample_dirs(size, focal, s)
+    with_bands = bool(np.any(band_of_object))  # without bands the band image is all 0
+    n_s = subsample_offsets(s, with_bands).shape[0]
+    dirs = pose[:3, :3] @ camera_sample_dirs(size, focal, s, with_bands)
     eye = np.asarray(pose[:3, 3], dtype=np.float64)
     # rays that miss the bounding sphere of the whole scene are background
     centers = np.stack([sh.center for sh in shapes])
@@ -445,6 +446,8 @@ def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal:
     img = np.empty((h, w, 4), dtype=np.uint8)
     img[..., :3] = np.clip(np.round(straight * 255.0), 0, 255).transpose(1, 2, 0)
     img[..., 3] = np.round(cover * 255.0)
+    if not with_bands:
+        return img, np.zeros((h, w), dtype=np.uint8)
     centre = ids[..., n_s - 1] if s % 2 == 0 else ids[..., n_grid // 2]
     band = np.where(centre >= 0, band_of_object[np.maximum(centre, 0)], 0).astype(np.uint8)
     return img, band
