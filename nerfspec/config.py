@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 import types
 import typing
 from dataclasses import dataclass
@@ -115,7 +118,7 @@ class FieldConfig:
     dir_octaves: int = 4  # positional-encoding octaves of the view direction
     density_activation: str = "softplus"  # softplus | trunc_exp | relu
     density_bias: float = -1.0  # added before the activation
-    precision: str = "bf16"  # bf16 | fp32: autocast dtype of the network (not the encoding)
+    precision: str = "auto"  # auto | bf16 | fp32: network dtype (auto: bf16 where the hardware has it)
     pe: PEConfig = _field(default_factory=PEConfig)
     gauss: GaussConfig = _field(default_factory=GaussConfig)
     rffca: RFFCAConfig = _field(default_factory=RFFCAConfig)
@@ -127,7 +130,7 @@ class FieldConfig:
         if any(s < 0 or s >= self.depth for s in self.skips):
             raise ConfigError(f"field.skips must be layer indices in [0, {self.depth})")
         _choice("field.density_activation", self.density_activation, ("softplus", "trunc_exp", "relu"))
-        _choice("field.precision", self.precision, ("bf16", "fp32"))
+        _choice("field.precision", self.precision, ("auto", "bf16", "fp32"))
         self.pe.validate()
         self.gauss.validate()
         self.rffca.validate()
@@ -142,8 +145,8 @@ class SamplerConfig:
     occ_threshold: float = 0.01  # a cell is occupied if its opacity over one step exceeds this
     occ_ema_decay: float = 0.95
     update_every: int = 16  # steps between occupancy updates
-    update_cells: int = 32768  # cells re-evaluated per update (a random subset)
-    warmup_steps: int = 256  # before this step every cell is re-evaluated
+    update_cells: int = 16384  # cells re-evaluated per update (a random subset)
+    warmup_steps: int = 64  # before this step every cell is re-evaluated
     backend: str = "auto"  # auto (nerfacc on CUDA) | torch | nerfacc
 
     def validate(self) -> None:
@@ -161,7 +164,9 @@ class TrainConfig:
     seed: int = 0
     max_steps: int = 20000
     max_minutes: float = 0.0  # wall-time budget; 0 means no limit
-    rays_per_step: int = 1024
+    rays_per_step: int = 1024  # rays in the first step (and every step if target_samples is 0)
+    target_samples: int = 0  # adapt the ray count so a step holds about this many samples
+    max_rays_per_step: int = 16384
     lr: float = 1e-3
     lr_final: float = 5e-5  # exponential decay from lr to lr_final over the run
     warmup_steps: int = 100  # linear lr warm-up
@@ -175,6 +180,9 @@ class TrainConfig:
     def validate(self) -> None:
         _positive("train.max_steps", self.max_steps)
         _positive("train.rays_per_step", self.rays_per_step)
+        _positive("train.max_rays_per_step", self.max_rays_per_step)
+        if self.target_samples < 0:
+            raise ConfigError("train.target_samples must be >= 0")
         _positive("train.lr", self.lr)
         _positive("train.lr_final", self.lr_final)
         _positive("train.checkpoint_every", self.checkpoint_every)

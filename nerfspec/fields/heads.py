@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -42,9 +43,30 @@ def normalise_to_box(x: Tensor, aabb: Tensor) -> Tensor:
     return (x - lo) / (hi - lo)
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AMX or AVX-512 BF16); without it PyTorch
+    emulates bf16 matmuls, which runs far slower than float32."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` on CUDA devices that support it and on CPUs with bf16 units, else ``fp32``."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_bf16() else "fp32"
+
+
 def autocast_context(x: Tensor, precision: str):
-    """bf16 autocast on the device of ``x`` when ``precision == "bf16"``, else nothing."""
-    if precision == "bf16":
+    """bf16 autocast on the device of ``x`` when ``precision`` resolves to bf16, else nothing."""
+    if resolve_precision(precision, x.device) == "bf16":
         return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

@@ -1,0 +1,200 @@
+"""Blender synthetic format: ``transforms_{split}.json`` + RGBA PNGs, validated on load.
+
+Every problem is a ``DatasetError`` whose one-line message names the file and what is wrong.
+Images are kept as uint8 (N, H, W, 4) with straight (not premultiplied) colour.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import torch
+from torch import Tensor
+
+from nerfspec.cameras import focal_from_fov
+from nerfspec.errors import DatasetError
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class BlenderSplit:
+    """One split of a scene: images (N, H, W, 4) uint8, camera-to-world poses (N, 4, 4)."""
+
+    images: Tensor
+    poses: Tensor
+    focal: float
+    camera_angle_x: float
+    image_paths: list[Path]
+    band_images: Tensor | None = None  # (N, H, W) uint8 band index + 1 (0: none), if present
+    bands: list[dict] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        return int(self.images.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.images.shape[2])
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+def composite(rgba: Tensor, background: Tensor) -> Tensor:
+    """rgb * a + bg * (1 - a) for float rgba (..., 4) in [0, 1] and bg broadcastable to (..., 3)."""
+    alpha = rgba[..., 3:4]
+    return rgba[..., :3] * alpha + background * (1.0 - alpha)
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise DatasetError(f"{path}: file not found")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{path}: top level must be an object with 'camera_angle_x' and 'frames'")
+    return meta
+
+
+def _pose(path: Path, k: int, frame: object) -> np.ndarray:
+    if not isinstance(frame, dict) or "transform_matrix" not in frame or "file_path" not in frame:
+        raise DatasetError(f"{path}: frame {k} needs 'file_path' and 'transform_matrix'")
+    try:
+        mat = np.asarray(frame["transform_matrix"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DatasetError(f"{path}: frame {k} transform_matrix is not a numeric matrix") from None
+    if mat.shape != (4, 4):
+        raise DatasetError(f"{path}: frame {k} transform_matrix has shape {mat.shape}, expected (4, 4)")
+    if not np.isfinite(mat).all():
+        raise DatasetError(f"{path}: frame {k} transform_matrix has non-finite values")
+    rot = mat[:3, :3]
+    if not np.allclose(rot.T @ rot, np.eye(3), atol=1e-3) or not np.allclose(mat[3], [0, 0, 0, 1], atol=1e-6):
+        raise DatasetError(f"{path}: frame {k} transform_matrix is not a rigid camera-to-world transform")
+    return mat
+
+
+def _image_file(root: Path, rel: str) -> Path:
+    p = root / rel
+    return p if p.suffix else p.with_suffix(".png")
+
+
+def to_rgba8(img: np.ndarray, path: Path, notes: set[str]) -> np.ndarray:
+    """Any readable image -> (H, W, 4) uint8; 16-bit is scaled, gray/RGB get an opaque alpha."""
+    if img.dtype == np.uint16:
+        notes.add("16-bit images scaled to 8 bits")
+        img = (img.astype(np.uint32) // 257).astype(np.uint8)
+    elif img.dtype in (np.float32, np.float64):
+        img = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        raise DatasetError(f"{path}: unsupported pixel type {img.dtype}")
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4):
+        raise DatasetError(f"{path}: unsupported image shape {img.shape}")
+    c = img.shape[2]
+    if c in (1, 2):
+        notes.add("grayscale images expanded to RGB")
+        gray = np.repeat(img[..., :1], 3, axis=2)
+        img = np.concatenate([gray, img[..., 1:]], axis=2) if c == 2 else gray
+    if img.shape[2] == 3:
+        notes.add("images without alpha taken as fully opaque")
+        img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    return img
+
+
+def _read_image(path: Path, notes: set[str]) -> np.ndarray:
+    if not path.is_file():
+        raise DatasetError(f"{path}: image file not found")
+    try:
+        img = iio.imread(path)
+    except Exception as exc:  # imageio raises many types for corrupt files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatasetError(f"{path}: cannot read image ({reason})") from None
+    return to_rgba8(np.asarray(img), path, notes)
+
+
+def downscale_rgba(img: np.ndarray, factor: int) -> np.ndarray:
+    """Box-filter an (H, W, 4) uint8 image by an integer factor (cropping the remainder).
+
+    Colour is averaged premultiplied by alpha, so transparent pixels do not darken edges.
+    """
+    if factor == 1:
+        return img
+    h, w = img.shape[0] // factor, img.shape[1] // factor
+    x = img[: h * factor, : w * factor].astype(np.float32) / 255.0
+    x = x.reshape(h, factor, w, factor, 4)
+    alpha = x[..., 3:4]
+    premult = (x[..., :3] * alpha).mean(axis=(1, 3))
+    a = alpha.mean(axis=(1, 3))
+    rgb = np.where(a > 0, premult / np.maximum(a, 1e-8), 0.0)
+    out = np.concatenate([rgb, a], axis=-1)
+    return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> BlenderSplit:
+    """Load ``root/transforms_{split}.json`` and its images.
+
+    Focal length comes from the stored image width and ``camera_angle_x``, then is divided by
+    ``downscale``. Raises ``DatasetError`` (one line, naming the file) for malformed input.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: dataset folder not found")
+    if downscale < 1:
+        raise DatasetError(f"{root}: downscale must be a positive integer, got {downscale}")
+    path = root / f"transforms_{split}.json"
+    meta = _read_json(path)
+    fov = meta.get("camera_angle_x")
+    if isinstance(fov, bool) or not isinstance(fov, (int, float)) or not (0 < fov < math.pi):
+        raise DatasetError(f"{path}: 'camera_angle_x' must be a number in (0, pi), got {fov!r}")
+    frames = meta.get("frames")
+    if not isinstance(frames, list) or not frames:
+        raise DatasetError(f"{path}: 'frames' must be a non-empty list")
+
+    notes: set[str] = set()
+    poses, images, paths, bands_img = [], [], [], []
+    full_size = None
+    for k, frame in enumerate(frames):
+        poses.append(_pose(path, k, frame))
+        if not isinstance(frame["file_path"], str):
+            raise DatasetError(f"{path}: frame {k} file_path must be a string")
+        img_path = _image_file(root, frame["file_path"])
+        img = _read_image(img_path, notes)
+        if full_size is None:
+            full_size = img.shape[:2]
+        elif img.shape[:2] != full_size:
+            raise DatasetError(
+                f"{img_path}: image is {img.shape[1]}x{img.shape[0]}, "
+                f"but earlier images in {path.name} are {full_size[1]}x{full_size[0]}")
+        images.append(downscale_rgba(img, downscale))
+        paths.append(img_path)
+        if isinstance(frame.get("band_path"), str):
+            band = iio.imread(_image_file(root, frame["band_path"]))
+            bands_img.append(band[::downscale, ::downscale][: images[-1].shape[0], : images[-1].shape[1]])
+    if full_size[0] // downscale < 1 or full_size[1] // downscale < 1:
+        raise DatasetError(f"{path}: downscale {downscale} leaves no pixels of {full_size[1]}x{full_size[0]}")
+    for note in sorted(notes):
+        print(f"note: {root.name}/{split}: {note}", file=sys.stderr)
+
+    focal = focal_from_fov(full_size[1], float(fov)) / downscale
+    band_images = None
+    if bands_img and len(bands_img) == len(images):
+        band_images = torch.from_numpy(np.stack(bands_img).astype(np.uint8))
+    return BlenderSplit(
+        images=torch.from_numpy(np.stack(images)),
+        poses=torch.from_numpy(np.stack(poses)).float(),
+        focal=focal,
+        camera_angle_x=float(fov),
+        image_paths=paths,
+        band_images=band_images,
+        bands=list(meta.get("bands", [])),
+    )

@@ -1,0 +1,62 @@
+"""Rays -> samples -> field -> composited colour: the one renderer used by training,
+evaluation, video and mesh colouring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from nerfspec.cameras import image_rays
+from nerfspec.fields.base import RadianceField
+from nerfspec.render.volume import composite_rays
+
+
+@dataclass
+class RenderResult:
+    rgb: Tensor  # (N, 3) composited on the background
+    opacity: Tensor  # (N, 1)
+    depth: Tensor  # (N, 1) expected distance along the ray (0 where empty)
+    n_samples: int
+
+
+def render_rays(field: RadianceField, estimator: nn.Module, origins: Tensor, dirs: Tensor,
+                background: Tensor, early_stop: bool = True) -> RenderResult:
+    """Render rays (N, 3) + (N, 3) unit directions; background (N, 3) or (3,).
+
+    With ``early_stop`` the estimator evaluates densities (without gradients) to drop
+    samples behind opaque surfaces or below its alpha threshold before the full pass.
+    """
+    n_rays = origins.shape[0]
+    samples = estimator.sample(origins, dirs, field.density if early_stop else None)
+    if len(samples) == 0:
+        zeros = torch.zeros(n_rays, 1, device=origins.device)
+        return RenderResult(background.expand(n_rays, 3).clone(), zeros, zeros, 0)
+    points = samples.points(origins, dirs)
+    sigmas, rgbs = field(points, dirs[samples.ray_indices])
+    use_nerfacc = origins.is_cuda and type(estimator).__name__ == "NerfaccOccupancyGrid"
+    rgb, opacity, depth = composite_rays(samples.t_starts, samples.t_ends, sigmas, rgbs,
+                                         samples.ray_indices, n_rays, use_nerfacc=use_nerfacc)
+    return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, len(samples))
+
+
+@torch.no_grad()
+def render_image(field: RadianceField, estimator: nn.Module, c2w: Tensor, width: int, height: int,
+                 focal: float, background: Tensor, chunk_rays: int = 8192) -> dict[str, Tensor]:
+    """Render one camera in chunks of rays (bounded memory): rgb (H, W, 3), opacity (H, W),
+    depth (H, W), all float32 on the CPU."""
+    device = field.aabb.device
+    origins, dirs = image_rays(c2w.to(device), width, height, focal)
+    background = background.to(device)
+    parts = {"rgb": [], "opacity": [], "depth": []}
+    for lo in range(0, origins.shape[0], chunk_rays):
+        out = render_rays(field, estimator, origins[lo:lo + chunk_rays], dirs[lo:lo + chunk_rays], background)
+        parts["rgb"].append(out.rgb.float().cpu())
+        parts["opacity"].append(out.opacity[:, 0].float().cpu())
+        parts["depth"].append(out.depth[:, 0].float().cpu())
+    return {
+        "rgb": torch.cat(parts["rgb"]).reshape(height, width, 3).clamp(0, 1),
+        "opacity": torch.cat(parts["opacity"]).reshape(height, width),
+        "depth": torch.cat(parts["depth"]).reshape(height, width),
+    }
