@@ -57,6 +57,12 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
+def _mat(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """m (3, 3) @ v (3, N) as plain element-wise products and sums, so the result does not
+    depend on the BLAS build or thread count."""
+    return np.stack([m[i, 0] * v[0] + m[i, 1] * v[1] + m[i, 2] * v[2] for i in range(3)])
+
+
 # ----------------------------------------------------------------------------- primitives
 # Points and directions are (3, N) arrays (x, y, z rows); a ray origin shared by all rays
 # may be passed as (3, 1).
@@ -71,7 +77,7 @@ class _Shape:
         self.bound_radius = float(bound_radius)
 
     def to_local(self, p: np.ndarray) -> np.ndarray:
-        return self.rot.T @ (p - self.center[:, None])
+        return _mat(self.rot.T, p - self.center[:, None])
 
     def intersect(self, o: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Distance to the first hit (inf for a miss) of local rays o + t d, |d| = 1."""
@@ -303,7 +309,7 @@ def albedo(texture, q: np.ndarray) -> np.ndarray:
     if texture.kind == "checker":
         parity = np.floor(q * f).sum(axis=0).astype(np.int64) % 2
         return colors.T[:, parity]
-    x = np.asarray(texture.axis, dtype=np.float64) @ q
+    x = _dot(np.asarray(texture.axis, dtype=np.float64)[:, None], q)
     if texture.kind == "stripes":
         return colors.T[:, np.floor(2.0 * f * x).astype(np.int64) % 2]
     if texture.kind == "grating":
@@ -342,13 +348,13 @@ def nearest_hit(shapes: list[_Shape], origins: np.ndarray, dirs: np.ndarray
         if cand.size == 0:
             continue
         if cand.size > 0.6 * n:  # most rays: intersecting them all is cheaper than gathering
-            t = shape.intersect(shape.to_local(origins), shape.rot.T @ dirs)
+            t = shape.intersect(shape.to_local(origins), _mat(shape.rot.T, dirs))
             better = t < t_best
             t_best = np.where(better, t, t_best)
             id_best[better] = k
             continue
         o_l = shape.to_local(origins if origins.shape[1] == 1 else origins[:, cand])
-        t = shape.intersect(o_l, shape.rot.T @ dirs[:, cand])
+        t = shape.intersect(o_l, _mat(shape.rot.T, dirs[:, cand]))
         better = t < t_best[cand]
         t_best[cand[better]] = t[better]
         id_best[cand[better]] = k
@@ -371,11 +377,11 @@ def shade(shapes: list[_Shape], light, origins: np.ndarray, dirs: np.ndarray
         if sel.size == 0:
             continue
         o_l = shape.to_local(origins if origins.shape[1] == 1 else origins[:, sel])
-        d_l = shape.rot.T @ dirs[:, sel]
+        d_l = _mat(shape.rot.T, dirs[:, sel])
         n_l, q = shape.surface(o_l + t[sel] * d_l)
-        n_w = shape.rot @ n_l
+        n_w = _mat(shape.rot, n_l)
         normals[:, sel] = n_w
-        lambert = np.maximum(0.0, l_dir @ n_w)
+        lambert = np.maximum(0.0, _dot(l_dir[:, None], n_w))
         rgb[:, sel] = albedo(shape.obj.texture, q) * (light.ambient + light.intensity * lambert)
     return np.clip(rgb, 0.0, 1.0), t, ids, normals
 
@@ -422,7 +428,7 @@ def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal:
     n_grid = s * s
     with_bands = bool(np.any(band_of_object))  # without bands the band image is all 0
     n_s = subsample_offsets(s, with_bands).shape[0]
-    dirs = pose[:3, :3] @ camera_sample_dirs(size, focal, s, with_bands)
+    dirs = _mat(pose[:3, :3], camera_sample_dirs(size, focal, s, with_bands))
     eye = np.asarray(pose[:3, 3], dtype=np.float64)
     # rays that miss the bounding sphere of the whole scene are background
     centers = np.stack([sh.center for sh in shapes])
