@@ -197,6 +197,8 @@ def psnr(mse: float) -> float:
 
 def run_2d(args) -> dict:
     img = load_image(args.image, args.size)
+    args.sigma2d = args.sigma2d or 10.0 * args.size / 512
+    args.ca_sigma2d = args.ca_sigma2d or args.sigma2d / 2
     s = args.size
     ii, jj = torch.meshgrid(torch.arange(s), torch.arange(s), indexing="ij")
     coords = torch.stack([(jj + 0.5) / s, (ii + 0.5) / s], dim=-1)  # (s, s, 2) in [0, 1]^2
@@ -276,17 +278,21 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, help="training steps (default 5000 in 1D, 2000 in 2D)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads (0: torch's default; 1 avoids stalls on a shared machine)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (0: torch's default); the toys are small, and one thread "
+                        "avoids the stalls of two threads on a shared machine")
     p.add_argument("--log-every", type=int, default=0, help="print the loss every N steps (stderr)")
     p.add_argument("--plot", help="1D: write fits and loss curves to this PNG (needs matplotlib)")
     g1 = p.add_argument_group("1D target")
     g1.add_argument("--freq", type=float, default=20.0, help="target frequency, cycles per unit")
     g1.add_argument("--points", type=int, default=512)
     g2 = p.add_argument_group("2D target")
-    g2.add_argument("--size", type=int, default=128, help="image resized to size x size")
-    g2.add_argument("--sigma2d", type=float, default=10.0, help="gauss sigma in 2D, cycles per unit")
-    g2.add_argument("--ca-sigma2d", type=float, default=2.0, help="rffca base sigma in 2D")
+    g2.add_argument("--size", type=int, default=64, help="image resized to size x size")
+    g2.add_argument("--sigma2d", type=float,
+                    help="gauss sigma in 2D, cycles per unit (default 10 size / 512: Tancik et al.'s "
+                         "10 for 512 px images, scaled with the training grid's Nyquist frequency)")
+    g2.add_argument("--ca-sigma2d", type=float,
+                    help="rffca base sigma in 2D (default sigma2d / 2, octaves up to 4 sigma2d)")
     gm = p.add_argument_group("MLPs (plain, none, basic, pe, gauss)")
     gm.add_argument("--depth", type=int, default=4)
     gm.add_argument("--width", type=int, default=256)

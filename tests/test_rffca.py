@@ -210,3 +210,28 @@ def test_network_general_input_dimension():
     net = RFFCANetwork(1, base_features=8, octaves=2, token_dim=4, dim=16, heads=2, blocks=1,
                        mask="off", generator=torch.Generator().manual_seed(0))
     assert net(torch.rand(10, 1)).shape == (10, 16)
+
+
+# ---- the toy script ---------------------------------------------------------------------------
+
+def test_spectral_toy_script_runs(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "spectral_toy.py"
+    spec = importlib.util.spec_from_file_location("spectral_toy", path)
+    toy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toy)
+    assert toy.first_below([1.0, 0.5, 1e-3], 1e-2) == "3" and toy.first_below([1.0], 1e-2) == "never"
+    assert toy.main(["--steps", "3", "--points", "32", "--ca-mask", "scheduled", "--threads", "0"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("plain", "gauss", "rffca"))
+    import imageio.v3 as iio
+    import numpy as np
+
+    img = np.zeros((16, 16, 4), np.uint8)
+    img[4:12, 4:12] = 255
+    iio.imwrite(tmp_path / "square.png", img)
+    assert toy.main(["--image", str(tmp_path / "square.png"), "--size", "8", "--steps", "2",
+                     "--threads", "0"]) == 0
+    assert "test PSNR" in capsys.readouterr().out
