@@ -17,7 +17,8 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a field on a Blender-format scene",
                        description="Train a radiance field. The run directory (outputs/<name>) gets "
                        "the resolved config, checkpoints and TensorBoard logs (tensorboard --logdir outputs).")
-    p.add_argument("config", nargs="?", help="TOML config (see configs/); omit with --resume")
+    p.add_argument("config", nargs="?", help="TOML config (see configs/); the defaults when omitted; "
+                   "with --resume the run's own config is used")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set field.gauss.sigma=8 (repeatable)")
     p.add_argument("--data", help="scene folder with transforms_*.json (sets data.root)")
@@ -76,8 +77,6 @@ def cmd_train(args) -> int:
 
         cfg = config_from_dict(apply_overrides(config_to_dict(read_run_config(args.resume)), overrides))
     else:
-        if args.config is None:
-            raise NerfspecError("train needs a CONFIG file (or --resume RUN_DIR)")
         cfg = load_config(args.config, overrides)
     result = train(cfg, resume_dir=args.resume, force=args.force)
     if result.interrupted:

@@ -1,0 +1,30 @@
+# make demo: set up .venv and run the whole pipeline on the built-in default scene.
+# make test: set up .venv and run the tests (CPU only).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch; on a GPU machine install your CUDA build into $(VENV) first and
+# setup keeps it (it only installs torch when none imports).
+TORCH_SPEC ?= torch==2.13.0
+DEMO := outputs/demo
+
+.PHONY: setup test demo clean-demo
+
+setup: $(VENV)/.setup-done
+
+$(VENV)/.setup-done: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+demo: setup
+	$(BIN)/nerfspec make-scene scenes/default.toml $(DEMO)/scene
+	$(BIN)/nerfspec train configs/demo.toml --force --eval
+	@echo "demo outputs: scene $(DEMO)/scene, run $(DEMO)/run (checkpoints, tb/), test renders and metrics.json in $(DEMO)/run/eval_test"
+
+clean-demo:
+	rm -rf $(DEMO)

@@ -1,0 +1,56 @@
+import math
+
+import pytest
+import torch
+
+from nerfspec.encodings import (
+    BasicEncoding,
+    GaussianFourierEncoding,
+    IdentityEncoding,
+    PositionalEncoding,
+    fourier_features,
+    octave_frequencies,
+)
+
+
+@pytest.mark.parametrize("enc,out_dim", [
+    (IdentityEncoding(3), 3), (BasicEncoding(3), 6), (PositionalEncoding(3, 4, True), 27),
+    (PositionalEncoding(3, 4, False), 24), (GaussianFourierEncoding(3, 16, 2.0), 32)])
+def test_contract(enc, out_dim):
+    assert enc.in_dim == 3 and enc.out_dim == out_dim
+    assert enc(torch.rand(7, 3)).shape == (7, out_dim)
+
+
+def test_fourier_kernel_is_stationary():
+    """gamma(v1) . gamma(v2) depends only on v1 - v2."""
+    freqs = torch.randn(64, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 3
+    v1 = torch.rand(10, 3, dtype=torch.float64)
+    shift = torch.rand(1, 3, dtype=torch.float64)
+    k = (fourier_features(v1, freqs) * fourier_features(v1 + 0.3, freqs)).sum(-1)
+    k_shift = (fourier_features(v1 + shift, freqs) * fourier_features(v1 + shift + 0.3, freqs)).sum(-1)
+    torch.testing.assert_close(k, k_shift)
+    expect = torch.cos(2 * math.pi * (freqs @ torch.full((3,), -0.3, dtype=torch.float64))).sum()
+    torch.testing.assert_close(k, expect.expand(10))
+
+
+def test_octave_frequencies():
+    f = octave_frequencies(3, 2)
+    assert f.tolist() == [[1, 0], [0, 1], [2, 0], [0, 2], [4, 0], [0, 4]]
+
+
+def test_gaussian_frequencies_have_scale_and_are_saved():
+    enc = GaussianFourierEncoding(3, 4096, 5.0, torch.Generator().manual_seed(1))
+    assert enc.freqs.std().item() == pytest.approx(5.0, rel=0.05)
+    other = GaussianFourierEncoding(3, 4096, 5.0, torch.Generator().manual_seed(2))
+    other.load_state_dict(enc.state_dict())
+    v = torch.rand(5, 3)
+    torch.testing.assert_close(other(v), enc(v))
+
+
+def test_pe_window_eases_octaves_in():
+    enc = PositionalEncoding(1, 4, include_input=False)
+    enc.window = 1.5
+    w = enc.octave_weights()
+    assert w[0] == 1.0 and 0 < w[1] < 1 and w[2] == 0 and w[3] == 0
+    feats = enc(torch.rand(3, 1))
+    assert (feats[:, [2, 3, 6, 7]] == 0).all()  # octaves 2, 3 of cos and sin are off

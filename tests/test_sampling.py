@@ -1,0 +1,102 @@
+import pytest
+import torch
+
+from nerfspec.config import SamplerConfig
+from nerfspec.render.sampling import (
+    Samples,
+    TorchOccupancyGrid,
+    build_estimator,
+    cell_index,
+    grid_coords,
+    march_grid,
+    prune_samples,
+)
+
+AABB = torch.tensor([-1.0, -1, -1, 1, 1, 1])
+
+
+def test_grid_coords_and_cell_index_agree():
+    r = 4
+    coords = grid_coords(r)
+    centres = -1 + (coords.float() + 0.5) / r * 2
+    idx, inside = cell_index(centres, AABB, r)
+    assert inside.all() and idx.tolist() == list(range(r ** 3))
+
+
+def test_march_full_grid_covers_box_in_uniform_steps():
+    occupied = torch.ones(8 ** 3, dtype=torch.bool)
+    o = torch.tensor([[-3.0, 0.1, 0.2], [0.0, -3.0, 0.3], [0.0, 5.0, 0.0]])
+    d = torch.tensor([[1.0, 0, 0], [0.0, 1.0, 0], [1.0, 0, 0]])
+    s = march_grid(o, d, AABB, occupied, 0.1)
+    assert set(s.ray_indices.tolist()) == {0, 1}  # ray 2 misses the box
+    first = s.t_starts[s.ray_indices == 0]
+    assert first[0].item() == pytest.approx(2.0) and len(first) == 20
+    torch.testing.assert_close(s.t_ends - s.t_starts, torch.full_like(s.t_starts, 0.1))
+    assert (s.ray_indices.diff() >= 0).all()
+
+
+def test_march_skips_empty_cells():
+    r = 8
+    occupied = torch.zeros(r ** 3, dtype=torch.bool)
+    occupied[cell_index(torch.tensor([[0.1, 0.1, 0.1]]), AABB, r)[0]] = True
+    o = torch.tensor([[-3.0, 0.1, 0.1]])
+    s = march_grid(o, torch.tensor([[1.0, 0, 0]]), AABB, occupied, 0.05)
+    mids = (s.t_starts + s.t_ends) / 2 - 3.0
+    assert len(s) == 5 and (mids > 0).all() and (mids < 0.25).all()
+
+
+def test_prune_samples_early_stop_and_alpha():
+    s = Samples(torch.zeros(4, dtype=torch.long), torch.arange(4.0), torch.arange(1.0, 5.0))
+    kept = prune_samples(s, torch.tensor([0.0, 20.0, 1.0, 1.0]), 1, alpha_threshold=0.0, early_stop_eps=1e-4)
+    assert kept.t_starts.tolist() == [0.0, 1.0]  # everything after the opaque sample goes
+    kept = prune_samples(s, torch.tensor([0.0, 0.5, 0.5, 0.5]), 1, alpha_threshold=0.01, early_stop_eps=0.0)
+    assert kept.t_starts.tolist() == [1.0, 2.0, 3.0]  # the empty sample goes
+
+
+def test_grid_update_prunes_empty_space_around_a_sphere():
+    cfg = SamplerConfig(grid_resolution=16, render_step_size=0.05, update_every=1, warmup_steps=10)
+    grid = TorchOccupancyGrid(AABB, cfg)
+
+    def density(x):
+        return torch.where(x.norm(dim=-1) < 0.5, 50.0, 0.0)
+
+    for step in range(3):
+        assert grid.update(step, density)
+    coords = grid_coords(16).float()
+    centres = -1 + (coords + 0.5) / 16 * 2
+    inside, far = centres.norm(dim=-1) < 0.4, centres.norm(dim=-1) > 0.7
+    assert grid.binary[inside].all() and not grid.binary[far].any()
+    assert not grid.update(5, density) or cfg.update_every == 1
+    # sampling a ray through the centre now only lands near the sphere
+    s = grid.sample(torch.tensor([[-3.0, 0.0, 0.0]]), torch.tensor([[1.0, 0, 0]]))
+    mids = (s.t_starts + s.t_ends) / 2 - 3.0
+    assert mids.abs().max() < 0.7
+
+
+def test_build_estimator_on_cpu_is_torch():
+    est = build_estimator(AABB, SamplerConfig(), torch.device("cpu"))
+    assert isinstance(est, TorchOccupancyGrid)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_torch_and_nerfacc_grids_sample_alike():
+    from nerfspec.render.sampling import NerfaccOccupancyGrid
+
+    cfg = SamplerConfig(grid_resolution=32, render_step_size=0.02, early_stop_eps=0.0, warmup_steps=4)
+    ours, theirs = TorchOccupancyGrid(AABB, cfg).cuda(), NerfaccOccupancyGrid(AABB, cfg).cuda()
+
+    def density(x):
+        return torch.where(x.norm(dim=-1) < 0.5, 50.0, 0.0)
+
+    for step in range(2):
+        ours.update(step, density)
+        theirs.update(step, density)
+    agree = (ours.binary.reshape(-1) == theirs.grid.binaries.reshape(-1)).float().mean()
+    assert agree > 0.99
+    o = torch.tensor([[-3.0, 0.01, 0.02], [0.02, -3.0, 0.01]], device="cuda")
+    d = torch.tensor([[1.0, 0, 0], [0.0, 1, 0]], device="cuda")
+    a, b = ours.sample(o, d), theirs.sample(o, d)
+    for r in range(2):
+        ta, tb = a.t_starts[a.ray_indices == r], b.t_starts[b.ray_indices == r]
+        assert abs(len(ta) - len(tb)) <= 2
+        assert abs(ta.min().item() - tb.min().item()) < 0.05

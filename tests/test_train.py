@@ -1,0 +1,91 @@
+import json
+
+import pytest
+import torch
+
+from nerfspec.config import TrainConfig
+from nerfspec.evaluate import evaluate
+from nerfspec.run import checkpoint_paths, create_run_dir, load_run
+from nerfspec.train import Trainer, learning_rate, next_ray_count, run_progress, train
+
+
+def test_learning_rate_schedule():
+    cfg = TrainConfig(lr=1e-3, lr_final=1e-5, warmup_steps=10)
+    assert learning_rate(cfg, 0, 0.0) == pytest.approx(1e-4)
+    assert learning_rate(cfg, 100, 0.0) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 100, 0.5) == pytest.approx(1e-4)
+    assert learning_rate(cfg, 100, 1.0) == pytest.approx(1e-5)
+
+
+def test_progress_uses_the_tighter_budget():
+    cfg = TrainConfig(max_steps=100, max_minutes=1.0)
+    assert run_progress(cfg, 10, 30.0) == pytest.approx(0.5)
+    assert run_progress(cfg, 80, 30.0) == pytest.approx(0.8)
+    assert run_progress(TrainConfig(max_steps=100), 10, 1e6) == pytest.approx(0.1)
+
+
+def test_ray_count_follows_sample_target():
+    cfg = TrainConfig(rays_per_step=100, target_samples=1000, max_rays_per_step=500)
+    assert next_ray_count(cfg, 100, 1000) == 100  # 10 samples per ray -> 100 rays
+    assert next_ray_count(cfg, 100, 200) == 500  # capped
+    assert next_ray_count(TrainConfig(rays_per_step=7), 100, 5) == 7
+
+
+def test_training_lowers_loss_and_eval_beats_bound(tiny_config):
+    cfg = tiny_config(max_steps=150)
+    trainer = Trainer(cfg, run_dir=None, quiet=True)
+    first = [trainer.train_step()["loss"] for _ in range(10)]
+    for _ in range(130):
+        trainer.train_step()
+    last = [trainer.train_step()["loss"] for _ in range(10)]
+    assert sum(last) / 10 < 0.5 * sum(first) / 10
+
+
+def test_train_then_eval_writes_run(tiny_config):
+    cfg = tiny_config(max_steps=200)
+    result = train(cfg, quiet=True)
+    assert result.step == 200 and not result.interrupted
+    run_dir = result.run_dir
+    assert (run_dir / "config.toml").is_file() and checkpoint_paths(run_dir)
+    assert any((run_dir / "tb").iterdir())
+    run = load_run(run_dir)
+    assert run.step == 200
+    metrics = evaluate(run, "test", every=4, quiet=True)
+    saved = json.loads((run_dir / "eval_test" / "metrics.json").read_text())
+    assert saved["psnr"] == pytest.approx(metrics["psnr"])
+    assert len(saved["views"]) == len(list((run_dir / "eval_test").glob("r_*.png")))
+    assert metrics["psnr"] > 17.0, metrics["psnr"]  # an untrained field scores ~10 dB here
+    assert 0 < metrics["ssim"] <= 1
+
+
+def test_same_seed_same_weights_and_resume_matches(tiny_config, tmp_path):
+    a = train(tiny_config(max_steps=30), quiet=True)
+    state_a = load_run(a.run_dir).field.state_dict()
+    cfg_b = tiny_config(max_steps=30)
+    cfg_b.name = "again"
+    b = train(cfg_b, quiet=True)
+    state_b = load_run(b.run_dir).field.state_dict()
+    for k in state_a:
+        torch.testing.assert_close(state_a[k], state_b[k], rtol=0, atol=0)
+    # a 30-step run stopped after 20 steps, then resumed: the same weights as 30 straight steps
+    cfg_c = tiny_config(max_steps=30)
+    cfg_c.name = "resumed"
+    run_dir = create_run_dir(cfg_c)
+    stopped = Trainer(cfg_c, run_dir, quiet=True)
+    for _ in range(20):
+        stopped.train_step()
+    stopped.save()
+    assert train(cfg_c, resume_dir=run_dir, quiet=True).step == 30
+    state_c = load_run(run_dir).field.state_dict()
+    for k in state_a:
+        torch.testing.assert_close(state_a[k], state_c[k], rtol=0, atol=0)
+
+
+def test_existing_run_is_not_overwritten(tiny_config):
+    from nerfspec.errors import NerfspecError
+
+    cfg = tiny_config(max_steps=2)
+    train(cfg, quiet=True)
+    with pytest.raises(NerfspecError, match="exists"):
+        train(cfg, quiet=True)
+    assert train(cfg, force=True, quiet=True).step == 2
