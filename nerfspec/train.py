@@ -186,7 +186,9 @@ class Trainer:
         return psnr(out["rgb"], target), torch.cat([out["rgb"], target], dim=1)
 
     # -- the loop ------------------------------------------------------------------------
-    def fit(self, writer=None) -> TrainResult:
+    def fit(self, writer=None, on_step=None) -> TrainResult:
+        """Train until the budget is spent. ``on_step(trainer, stats)``, if given, runs after
+        every step (after its checkpoint); its time is not counted in ``elapsed_s``."""
         cfg = self.cfg.train
         handlers = self._install_signal_handlers()
         bar = tqdm(total=cfg.max_steps, initial=self.step, desc=self.cfg.name, disable=self.quiet,
@@ -218,6 +220,8 @@ class Trainer:
                     self.elapsed_s += time.perf_counter() - t1
                 if self.step % cfg.checkpoint_every == 0:
                     self.save()
+                if on_step is not None:
+                    on_step(self, stats)
         finally:
             bar.close()
             for sig, old in handlers.items():
@@ -260,7 +264,7 @@ class Trainer:
 
 
 def train(cfg: Config, resume_dir: str | Path | None = None, force: bool = False,
-          quiet: bool = False) -> TrainResult:
+          quiet: bool = False, on_step=None) -> TrainResult:
     """Create (or resume) a run directory and train; returns where it went and how far."""
     from torch.utils.tensorboard import SummaryWriter
 
@@ -272,7 +276,7 @@ def train(cfg: Config, resume_dir: str | Path | None = None, force: bool = False
     trainer = Trainer(cfg, run_dir, resume=resume_dir is not None, quiet=quiet)
     writer = SummaryWriter(str(run_dir / "tb"))
     try:
-        result = trainer.fit(writer)
+        result = trainer.fit(writer, on_step=on_step)
     finally:
         writer.close()
     return result
