@@ -590,14 +590,18 @@ def compare(spec: CompareSpec, devices: list[str] | None = None, log=print) -> d
     if devices is None:
         devices = cuda_devices(plan[0].cfg)
     started = time.time()
-    if len(devices) > 1 and todo:
-        failed = run_parallel([write_job(out, r.cfg, settings) for r in todo], devices, log)
-        if failed:
-            raise NerfspecError(f"runs failed: {', '.join(failed)} (see their output above)")
-    else:
-        for i, run in enumerate(todo):
-            log(f"[{i + 1}/{len(todo)}] {run.name}")
-            execute_run(run.cfg, settings, log)
+    try:
+        if len(devices) > 1 and todo:
+            failed = run_parallel([write_job(out, r.cfg, settings) for r in todo], devices, log)
+            if failed:
+                raise NerfspecError(f"runs failed: {', '.join(failed)} (see their output above)")
+        else:
+            for i, run in enumerate(todo):
+                log(f"[{i + 1}/{len(todo)}] {run.name}")
+                execute_run(run.cfg, settings, log)
+    except KeyboardInterrupt as exc:
+        log(f"{exc or 'interrupted'}; checkpoints are saved: run the same command again to resume")
+        raise
     rows = [collect_run(run) for run in plan]
     results = report.build_results(spec_summary(spec, plan), rows)
     results["wall_s"] = time.time() - started
