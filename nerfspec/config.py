@@ -54,9 +54,12 @@ class DataConfig:
 class PEConfig:
     octaves: int = 10  # L: frequencies 2^0 .. 2^(L-1) cycles per box width
     include_input: bool = True
+    window_fraction: float = 0.0  # ease octaves in over this share of the run (0: all on)
 
     def validate(self) -> None:
         _positive("field.pe.octaves", self.octaves)
+        if not 0.0 <= self.window_fraction <= 1.0:
+            raise ConfigError("field.pe.window_fraction must be in [0, 1]")
 
 
 @dataclass

@@ -54,3 +54,18 @@ def test_pe_window_eases_octaves_in():
     assert w[0] == 1.0 and 0 < w[1] < 1 and w[2] == 0 and w[3] == 0
     feats = enc(torch.rand(3, 1))
     assert (feats[:, [2, 3, 6, 7]] == 0).all()  # octaves 2, 3 of cos and sin are off
+
+
+def test_pe_field_window_follows_training_progress():
+    from nerfspec.config import FieldConfig, PEConfig
+    from nerfspec.fields import build_field
+
+    cfg = FieldConfig(encoding="pe", depth=1, width=8, precision="fp32",
+                      pe=PEConfig(octaves=4, window_fraction=0.5))
+    field = build_field(cfg, torch.tensor([-1.0, -1, -1, 1, 1, 1]))
+    field.set_progress(0, 0.0)
+    assert field.encoding.window == 0.0 and field.scalars()["pe/window"] == 0.0
+    field.set_progress(10, 0.25)
+    assert field.encoding.window == pytest.approx(2.0)
+    field.set_progress(20, 0.9)
+    assert field.encoding.window == 4.0

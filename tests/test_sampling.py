@@ -7,6 +7,7 @@ from nerfspec.render.sampling import (
     TorchOccupancyGrid,
     build_estimator,
     cell_index,
+    front_to_back_densities,
     grid_coords,
     march_grid,
     prune_samples,
@@ -51,6 +52,26 @@ def test_prune_samples_early_stop_and_alpha():
     assert kept.t_starts.tolist() == [0.0, 1.0]  # everything after the opaque sample goes
     kept = prune_samples(s, torch.tensor([0.0, 0.5, 0.5, 0.5]), 1, alpha_threshold=0.01, early_stop_eps=0.0)
     assert kept.t_starts.tolist() == [1.0, 2.0, 3.0]  # the empty sample goes
+
+
+def test_front_to_back_stops_evaluating_behind_opaque_surfaces():
+    n = 40
+    s = Samples(torch.zeros(n, dtype=torch.long), torch.arange(float(n)), torch.arange(1.0, n + 1))
+    points = torch.arange(float(n))[:, None].expand(n, 3)
+    calls = []
+
+    def density(x):
+        calls.append(len(x))
+        return torch.where(x[:, 0] >= 3, 20.0, 0.0)  # opaque from sample 3 on
+
+    sigmas, evaluated = front_to_back_densities(s, points, density, 1, 1e-4, round_size=8)
+    assert evaluated[:8].all() and not evaluated[8:].any() and calls == [8]
+    kept = prune_samples(s.select(evaluated), sigmas[evaluated], 1, 0.0, 1e-4)
+    assert kept.t_starts.tolist() == [0.0, 1.0, 2.0, 3.0]
+    # without early stopping every sample is evaluated, in one call
+    calls.clear()
+    _, evaluated = front_to_back_densities(s, points, density, 1, 0.0, round_size=8)
+    assert evaluated.all() and calls == [n]
 
 
 def test_grid_update_prunes_empty_space_around_a_sphere():

@@ -82,3 +82,26 @@ def test_cpu_and_cuda_compositing_agree():
     gpu = composite_rays(ts.cuda(), te.cuda(), sig.cuda(), rgb.cuda(), idx.cuda(), 3, use_nerfacc=True)
     for a, b in zip(cpu, gpu):
         torch.testing.assert_close(a, b.cpu(), rtol=1e-4, atol=1e-5)
+
+
+def test_inference_rendering_matches_training_rendering():
+    """One front-to-back pass without gradients gives the same pixels as the two-pass path."""
+    from nerfspec.config import config_from_dict
+    from nerfspec.render.renderer import render_rays, render_rays_inference
+    from nerfspec.run import build_models
+
+    cfg = config_from_dict({"field": {"depth": 2, "width": 32, "precision": "fp32",
+                                      "density_bias": 2.0, "gauss": {"features": 16}},
+                            "sampler": {"grid_resolution": 16, "render_step_size": 0.02}})
+    field, est = build_models(cfg, torch.device("cpu"))
+    torch.manual_seed(0)
+    o = torch.nn.functional.normalize(torch.randn(128, 3), dim=-1) * 4
+    d = torch.nn.functional.normalize(-o + 0.5 * torch.randn(128, 3), dim=-1)
+    bg = torch.tensor([0.2, 0.5, 0.9])
+    with torch.no_grad():
+        a = render_rays(field, est, o, d, bg)
+        b = render_rays_inference(field, est, o, d, bg, round_size=5)
+    assert a.opacity.max() > 0.9  # some rays do become opaque, so early stopping is exercised
+    torch.testing.assert_close(a.rgb, b.rgb, rtol=1e-4, atol=2e-4)
+    torch.testing.assert_close(a.opacity, b.opacity, rtol=1e-4, atol=2e-4)
+    torch.testing.assert_close(a.depth, b.depth, rtol=1e-3, atol=2e-3)

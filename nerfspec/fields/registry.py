@@ -42,4 +42,5 @@ def build_field(cfg: FieldConfig, aabb: Tensor, seed: int = 0) -> RadianceField:
 
         return RFFCAField(cfg.rffca, aabb, generator=generator, **common)
     encoding = build_encoding(cfg, generator)
-    return MLPField(encoding, aabb, cfg.depth, cfg.width, cfg.skips, **common)
+    return MLPField(encoding, aabb, cfg.depth, cfg.width, cfg.skips,
+                    window_fraction=cfg.pe.window_fraction if cfg.encoding == "pe" else 0.0, **common)

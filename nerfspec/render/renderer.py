@@ -10,7 +10,8 @@ from torch import Tensor, nn
 
 from nerfspec.cameras import image_rays
 from nerfspec.fields.base import RadianceField
-from nerfspec.render.volume import composite_rays
+from nerfspec.render.sampling import march_front_to_back
+from nerfspec.render.volume import composite_rays, exclusive_sum_packed
 
 
 @dataclass
@@ -42,6 +43,37 @@ def render_rays(field: RadianceField, estimator: nn.Module, origins: Tensor, dir
 
 
 @torch.no_grad()
+def render_rays_inference(field: RadianceField, estimator: nn.Module, origins: Tensor, dirs: Tensor,
+                          background: Tensor, round_size: int = 8) -> RenderResult:
+    """``render_rays`` without gradients in one field pass: each ray's samples are evaluated
+    front to back (density and colour together), ``round_size`` at a time, until the ray is
+    opaque; the weights of a round continue the transmittance of the rounds before it."""
+    n_rays = origins.shape[0]
+    samples = estimator.sample(origins, dirs, None)
+    rgb = torch.zeros(n_rays, 3, device=origins.device)
+    opacity = torch.zeros(n_rays, 1, device=origins.device)
+    depth = torch.zeros(n_rays, 1, device=origins.device)
+    tau_before = torch.zeros(n_rays, device=origins.device)
+    points = samples.points(origins, dirs)
+    dt = samples.t_ends - samples.t_starts
+
+    def evaluate(sel: Tensor) -> Tensor:
+        rays = samples.ray_indices[sel]
+        sigmas, colours = field(points[sel], dirs[rays])
+        tau = sigmas * dt[sel]
+        trans = torch.exp(-(tau_before[rays] + exclusive_sum_packed(tau, rays, n_rays)))
+        w = (trans * (1.0 - torch.exp(-tau)))[:, None]
+        rgb.index_add_(0, rays, w * colours.float())
+        opacity.index_add_(0, rays, w)
+        depth.index_add_(0, rays, w * ((samples.t_starts[sel] + samples.t_ends[sel]) * 0.5)[:, None])
+        tau_before.index_add_(0, rays, tau)
+        return tau
+
+    visited = march_front_to_back(samples, n_rays, estimator.cfg.early_stop_eps, round_size, evaluate)
+    return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, int(visited.sum()))
+
+
+@torch.no_grad()
 def render_image(field: RadianceField, estimator: nn.Module, c2w: Tensor, width: int, height: int,
                  focal: float, background: Tensor, chunk_rays: int = 8192) -> dict[str, Tensor]:
     """Render one camera in chunks of rays (bounded memory): rgb (H, W, 3), opacity (H, W),
@@ -51,7 +83,8 @@ def render_image(field: RadianceField, estimator: nn.Module, c2w: Tensor, width:
     background = background.to(device)
     parts = {"rgb": [], "opacity": [], "depth": []}
     for lo in range(0, origins.shape[0], chunk_rays):
-        out = render_rays(field, estimator, origins[lo:lo + chunk_rays], dirs[lo:lo + chunk_rays], background)
+        out = render_rays_inference(field, estimator, origins[lo:lo + chunk_rays],
+                                    dirs[lo:lo + chunk_rays], background)
         parts["rgb"].append(out.rgb.float().cpu())
         parts["opacity"].append(out.opacity[:, 0].float().cpu())
         parts["depth"].append(out.depth[:, 0].float().cpu())

@@ -7,6 +7,7 @@ Two implementations behind one interface (``sample`` and ``update``): ``TorchOcc
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -16,7 +17,7 @@ from torch import Tensor, nn
 
 from nerfspec.cameras import ray_aabb_intersect
 from nerfspec.config import SamplerConfig
-from nerfspec.render.volume import exclusive_sum_packed
+from nerfspec.render.volume import exclusive_sum_packed, segment_starts
 
 DensityFn = Callable[[Tensor], Tensor]  # world points (N, 3) -> sigma (N,)
 
@@ -31,6 +32,10 @@ class Samples:
 
     def __len__(self) -> int:
         return int(self.ray_indices.shape[0])
+
+    def select(self, mask: Tensor) -> "Samples":
+        """The samples where ``mask`` (S,) holds, order kept."""
+        return Samples(self.ray_indices[mask], self.t_starts[mask], self.t_ends[mask])
 
     def points(self, origins: Tensor, dirs: Tensor) -> Tensor:
         """Midpoints (S, 3) of the samples on their rays."""
@@ -87,6 +92,54 @@ def march_grid(origins: Tensor, dirs: Tensor, aabb: Tensor, occupied: Tensor, st
     return Samples(ray_indices, t_starts, t_starts + step)
 
 
+def march_front_to_back(samples: Samples, n_rays: int, early_stop_eps: float, round_size: int,
+                        evaluate: Callable[[Tensor], Tensor]) -> Tensor:
+    """Visit each ray's samples front to back, ``round_size`` per ray at a time, dropping a ray
+    once its transmittance exp(-sum tau) is below ``early_stop_eps`` (0: visit everything in
+    one round).
+
+    ``evaluate(sel)`` gets the indices (K,) of one round's samples (sorted, so each ray's are
+    contiguous and in order) and returns their optical depths tau (K,). Returns the visited
+    mask (S,); each ray's visited samples form a prefix of its samples. Rays through thick
+    occupied regions thus cost about the samples in front of their first opaque surface.
+    """
+    n = len(samples)
+    device = samples.t_starts.device
+    visited = torch.zeros(n, dtype=torch.bool, device=device)
+    if n == 0:
+        return visited
+    starts, counts = segment_starts(samples.ray_indices, n_rays)
+    rank = torch.arange(n, device=device) - starts[samples.ray_indices]
+    tau = torch.zeros(n_rays, device=device)
+    limit = -math.log(early_stop_eps) if early_stop_eps > 0 else math.inf
+    max_count = int(counts.max())
+    if not math.isfinite(limit):
+        round_size = max_count
+    for lo in range(0, max_count, round_size):
+        alive = tau < limit
+        sel = ((rank >= lo) & (rank < lo + round_size) & alive[samples.ray_indices]).nonzero().squeeze(-1)
+        if sel.numel() == 0:
+            break
+        visited[sel] = True
+        tau.index_add_(0, samples.ray_indices[sel], evaluate(sel).float())
+    return visited
+
+
+def front_to_back_densities(samples: Samples, points: Tensor, density_fn: DensityFn, n_rays: int,
+                            early_stop_eps: float, round_size: int = 16) -> tuple[Tensor, Tensor]:
+    """Densities (S,) of the samples ``march_front_to_back`` visits (0 elsewhere), and the
+    visited mask (S,)."""
+    sigmas = torch.zeros(len(samples), device=points.device)
+    dt = samples.t_ends - samples.t_starts
+
+    def evaluate(sel: Tensor) -> Tensor:
+        sigmas[sel] = density_fn(points[sel]).float()
+        return sigmas[sel] * dt[sel]
+
+    visited = march_front_to_back(samples, n_rays, early_stop_eps, round_size, evaluate)
+    return sigmas, visited
+
+
 def prune_samples(samples: Samples, sigmas: Tensor, n_rays: int, alpha_threshold: float,
                   early_stop_eps: float) -> Samples:
     """Drop samples with alpha < ``alpha_threshold`` or transmittance < ``early_stop_eps``."""
@@ -129,9 +182,11 @@ class TorchOccupancyGrid(nn.Module):
         early_stop_eps = cfg.early_stop_eps if early_stop_eps is None else early_stop_eps
         samples = march_grid(origins, dirs, self.aabb, self.binary, cfg.render_step_size)
         if density_fn is not None and len(samples) and (alpha_threshold > 0 or early_stop_eps > 0):
-            sigmas = density_fn(samples.points(origins, dirs))
-            samples = prune_samples(samples, sigmas.float(), origins.shape[0], alpha_threshold,
-                                    early_stop_eps)
+            n_rays = origins.shape[0]
+            sigmas, evaluated = front_to_back_densities(
+                samples, samples.points(origins, dirs), density_fn, n_rays, early_stop_eps)
+            samples = prune_samples(samples.select(evaluated), sigmas[evaluated], n_rays,
+                                    alpha_threshold, early_stop_eps)
         return samples
 
     @torch.no_grad()
