@@ -78,6 +78,60 @@ def _add_compare(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_render(sub) -> None:
+    p = sub.add_parser("render", help="render a camera path of a trained run to MP4 (and GIF)",
+                       description="Render a camera path with the run's field and write H.264 MP4 "
+                       "(optionally GIF) under RUN_DIR/video; prints the files and the mean seconds per frame.")
+    p.add_argument("run_dir")
+    p.add_argument("--path", default="orbit", help="orbit (one turn, default), spiral, or test (the test views in order)")
+    p.add_argument("--frames", default="120", help="frames of an orbit or spiral (default 120)")
+    p.add_argument("--fps", default="30", help="frames per second (default 30)")
+    p.add_argument("--resolution", help="WxH in pixels (focal from the scene's camera_angle_x); "
+                   "default: the training images' size")
+    p.add_argument("--downscale", help="integer factor on the dataset's image size (default: the run's data.downscale)")
+    p.add_argument("--radius", help="camera distance (default: mean of the train cameras)")
+    p.add_argument("--elevation", help="elevation in degrees (default: mean of the train cameras)")
+    p.add_argument("--outputs", default="rgb", help="comma-separated panels: rgb, depth (turbo colour map "
+                   "over the box's near/far), opacity (grey); default rgb")
+    p.add_argument("--layout", default="side", help="side (panels side by side in one video, default) or "
+                   "separate (one video per panel)")
+    p.add_argument("--gif", action="store_true", help="also write a GIF of each video")
+    p.add_argument("--keep-frames", action="store_true", help="keep the PNG frames next to each video")
+    p.add_argument("--out", help="output folder (default RUN_DIR/video)")
+    p.add_argument("--chunk", help="rays rendered at once (default: the run's eval.chunk_rays)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
+
+def _add_mesh(sub) -> None:
+    p = sub.add_parser("mesh", help="extract a coloured mesh from a trained run (marching cubes)",
+                       description="Evaluate the density on a grid over the scene box, run marching cubes "
+                       "at a density threshold, colour the vertices from the field and export PLY, OBJ or GLB "
+                       "(default RUN_DIR/mesh/mesh.ply). With --eval, compare with the scene's ground-truth "
+                       "mesh and write RUN_DIR/mesh/metrics.json.")
+    p.add_argument("run_dir")
+    p.add_argument("--resolution", default="256", help="grid points per axis (default 256)")
+    p.add_argument("--threshold", default="10", help="density level of the surface, per scene unit (default 10: "
+                   "a 0.1-unit layer of it stops 63%% of the light, 1 - exp(-1); raise it for fuzzy surfaces, "
+                   "lower it if thin parts vanish)")
+    p.add_argument("--bbox", nargs=6, metavar=("XMIN", "YMIN", "ZMIN", "XMAX", "YMAX", "ZMAX"),
+                   help="box to mesh (default: the run's data.aabb)")
+    p.add_argument("--keep-largest", action="store_true", help="keep only the largest connected component")
+    p.add_argument("--min-component-faces", default="0", help="drop components with fewer faces (default 0: keep all)")
+    p.add_argument("--format", help="ply, obj or glb (default: the --out suffix, else ply)")
+    p.add_argument("--out", help="output file (default RUN_DIR/mesh/mesh.<format>)")
+    p.add_argument("--no-colours", action="store_true", help="skip the vertex colours")
+    p.add_argument("--full", action="store_true", help="query every grid point (default: only points in "
+                   "cells the run's occupancy grid marks occupied, grown by one cell; the rest count as empty)")
+    p.add_argument("--eval", action="store_true", help="Chamfer-L1, F-score and volumetric IoU against "
+                   "data.root/mesh.ply (generated scenes) -> RUN_DIR/mesh/metrics.json")
+    p.add_argument("--fscore-tau", default="0.02", help="F-score distance threshold in scene units (default 0.02, "
+                   "about 2 voxels of a 256^3 grid over the 3-unit box)")
+    p.add_argument("--eval-samples", default="100000", help="surface points per mesh and occupancy points "
+                   "in the box for --eval (default 100000)")
+    p.add_argument("--chunk", default="65536", help="points per density query (default 65536)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nerfspec", description="Neural radiance fields with "
                                      "interchangeable input mappings (none, basic, pe, gauss, rffca).")
@@ -87,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval(sub)
     _add_make_scene(sub)
     _add_compare(sub)
+    _add_render(sub)
+    _add_mesh(sub)
     return parser
 
 
@@ -163,7 +219,84 @@ def cmd_compare(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "compare": cmd_compare}
+def cmd_render(args) -> int:
+    from nerfspec.export import video
+    from nerfspec.run import load_run
+
+    num = video.parse_number
+    if args.resolution is not None and args.downscale is not None:
+        raise NerfspecError("give --resolution or --downscale, not both")
+    if args.path not in video.PATHS:
+        raise NerfspecError(f"--path must be one of {', '.join(video.PATHS)}, got {args.path!r}")
+    if args.layout not in video.LAYOUTS:
+        raise NerfspecError(f"--layout must be one of {', '.join(video.LAYOUTS)}, got {args.layout!r}")
+    options = dict(
+        path=args.path, frames=num("--frames", args.frames, int, 1), fps=num("--fps", args.fps, float, 0.01),
+        resolution=video.parse_resolution(args.resolution) if args.resolution is not None else None,
+        downscale=num("--downscale", args.downscale, int, 1) if args.downscale is not None else None,
+        outputs=video.parse_outputs(args.outputs), layout=args.layout, gif=args.gif,
+        keep_frames=args.keep_frames, out_dir=Path(args.out) if args.out else None,
+        radius=num("--radius", args.radius, float, 1e-6) if args.radius is not None else None,
+        elevation=num("--elevation", args.elevation, float, -90, 90) if args.elevation is not None else None,
+        chunk_rays=num("--chunk", args.chunk, int, 1) if args.chunk is not None else None)
+    if args.device not in ("auto", "cpu", "cuda"):
+        raise NerfspecError(f"--device must be auto, cpu or cuda, got {args.device!r}")
+    result = video.render_video(load_run(args.run_dir, args.device), **options)
+    for p in result.paths:
+        print(p)
+    print(f"{result.frames} frames at {result.width}x{result.height}, "
+          f"{result.seconds_per_frame:.3f} s per frame (rendering)")
+    return 0
+
+
+def cmd_mesh(args) -> int:
+    import time
+
+    from nerfspec.export import mesh as meshing
+    from nerfspec.export.video import parse_number as num
+    from nerfspec.run import load_run
+
+    resolution = num("--resolution", args.resolution, int, 2, 1024)
+    threshold = num("--threshold", args.threshold, float, 1e-9)
+    bbox = [num("--bbox", v, float) for v in args.bbox] if args.bbox else None
+    if bbox is not None:
+        meshing.check_bbox(bbox)
+    min_faces = num("--min-component-faces", args.min_component_faces, int, 0)
+    tau = num("--fscore-tau", args.fscore_tau, float, 1e-9)
+    samples = num("--eval-samples", args.eval_samples, int, 100)
+    chunk = num("--chunk", args.chunk, int, 1)
+    if args.device not in ("auto", "cpu", "cuda"):
+        raise NerfspecError(f"--device must be auto, cpu or cuda, got {args.device!r}")
+    run = load_run(args.run_dir, args.device)
+    out = Path(args.out) if args.out else None
+    fmt = meshing.output_format(out or Path("mesh"), args.format)
+    out = out or run.run_dir / "mesh" / f"mesh.{fmt}"
+    t0 = time.perf_counter()
+    mesh, timings = meshing.extract_mesh(run, resolution, threshold, bbox, args.keep_largest, min_faces,
+                                         use_occupancy=not args.full, colours=not args.no_colours,
+                                         chunk=chunk, progress=True)
+    seconds = time.perf_counter() - t0
+    meshing.write_mesh(mesh, out, fmt)
+    components = int(meshing.component_labels(mesh).max() + 1) if len(mesh.faces) else 0
+    print(f"{out}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces, {components} components, "
+          f"watertight {mesh.is_watertight}")
+    print(f"extracted in {seconds:.1f} s at {resolution}^3 ({timings['queries']} density queries, "
+          f"{timings['density_s']:.1f} s; marching cubes {timings['marching_cubes_s']:.1f} s; "
+          f"colours {timings['colours_s']:.1f} s)")
+    if args.eval:
+        metrics = meshing.evaluate_geometry(run, mesh, threshold, tau, samples)
+        metrics.update({"threshold": threshold, "resolution": resolution, "mesh": str(out),
+                        "vertices": len(mesh.vertices), "faces": len(mesh.faces), "components": components,
+                        "watertight": bool(mesh.is_watertight), "extraction_s": seconds, "step": run.step})
+        path = run.run_dir / "mesh" / "metrics.json"
+        meshing.write_metrics(path, metrics)
+        print(f"Chamfer-L1 {metrics['chamfer_l1']:.4f}, F-score@{tau:g} {metrics['fscore']:.3f} "
+              f"(precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}), "
+              f"IoU {metrics['iou']:.3f} -> {path}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "compare": cmd_compare, "render": cmd_render, "mesh": cmd_mesh}
 
 
 def main(argv: list[str] | None = None) -> int:
