@@ -164,9 +164,12 @@ def cmd_train(args) -> int:
         cfg = load_config(args.config, overrides)
     result = train(cfg, resume_dir=args.resume, force=args.force)
     if result.interrupted:
-        print(f"interrupted at step {result.step}; checkpoint saved. Resume with: "
+        import signal
+
+        sig = signal.Signals(result.signal or signal.SIGINT)
+        print(f"interrupted by {sig.name} at step {result.step}; checkpoint saved. Resume with: "
               f"nerfspec train --resume {result.run_dir}")
-        return 130
+        return 128 + int(sig)  # 130 for SIGINT, 143 for SIGTERM
     print(f"trained {result.step} steps in {result.elapsed_s / 60:.1f} min -> {result.run_dir}")
     if args.eval:
         from nerfspec.evaluate import evaluate
@@ -308,6 +311,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, permissions: outputs are written atomically
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -130,6 +131,7 @@ class FieldConfig:
         _choice("field.encoding", self.encoding, ENCODINGS)
         _positive("field.depth", self.depth)
         _positive("field.width", self.width)
+        _non_negative("field.dir_octaves", self.dir_octaves)
         if any(s < 0 or s >= self.depth for s in self.skips):
             raise ConfigError(f"field.skips must be layer indices in [0, {self.depth})")
         _choice("field.density_activation", self.density_activation, ("softplus", "trunc_exp", "relu"))
@@ -159,6 +161,11 @@ class SamplerConfig:
         _positive("sampler.update_cells", self.update_cells)
         if not 0.0 <= self.alpha_threshold < 1.0:
             raise ConfigError("sampler.alpha_threshold must be in [0, 1)")
+        if not 0.0 <= self.occ_ema_decay <= 1.0:
+            raise ConfigError("sampler.occ_ema_decay must be in [0, 1]")
+        _non_negative("sampler.early_stop_eps", self.early_stop_eps)
+        _non_negative("sampler.occ_threshold", self.occ_threshold)
+        _non_negative("sampler.warmup_steps", self.warmup_steps)
         _choice("sampler.backend", self.backend, ("auto", "torch", "nerfacc"))
 
 
@@ -179,9 +186,15 @@ class TrainConfig:
     checkpoint_every: int = 1000
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads (0: torch's default)
+    max_bad_steps: int = 20  # non-finite steps in a row before restoring the last checkpoint
+    max_restores: int = 3  # restores (each halving the lr) before the run stops as diverged
 
     def validate(self) -> None:
         _positive("train.max_steps", self.max_steps)
+        _positive("train.max_bad_steps", self.max_bad_steps)
+        _non_negative("train.max_restores", self.max_restores)
+        _non_negative("train.warmup_steps", self.warmup_steps)
+        _non_negative("train.weight_decay", self.weight_decay)
         _positive("train.rays_per_step", self.rays_per_step)
         _positive("train.max_rays_per_step", self.max_rays_per_step)
         if self.target_samples < 0:
@@ -218,8 +231,8 @@ class Config:
     eval: EvalConfig = _field(default_factory=EvalConfig)
 
     def validate(self) -> "Config":
-        if not self.name or "/" in self.name:
-            raise ConfigError("name must be a non-empty string without '/'")
+        if not self.name or "/" in self.name or "\\" in self.name or self.name in (".", ".."):
+            raise ConfigError(f"name must be a folder name (non-empty, no '/', not '.' or '..'), got {self.name!r}")
         for sub in (self.data, self.field, self.sampler, self.train, self.eval):
             sub.validate()
         return self
@@ -228,6 +241,11 @@ class Config:
 def _positive(key: str, value: float) -> None:
     if not value > 0:
         raise ConfigError(f"{key} must be > 0, got {value!r}")
+
+
+def _non_negative(key: str, value: float) -> None:
+    if not value >= 0:
+        raise ConfigError(f"{key} must be >= 0, got {value!r}")
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -257,6 +275,8 @@ def _coerce(key: str, value: Any, annotation: Any) -> Any:
         raise ConfigError(f"{key}: unsupported union type")
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if annotation is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value!r}")
     if annotation in (int, float, str, bool) and not (
         isinstance(value, annotation) and not (annotation is int and isinstance(value, bool))
     ):

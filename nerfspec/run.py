@@ -6,6 +6,7 @@ Layout of ``outputs/<name>/``: ``config.toml`` (reproduces the run), ``checkpoin
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from nerfspec.config import Config, ConfigError, config_from_dict, config_to_dict, dump_toml, read_toml
-from nerfspec.errors import NerfspecError
+from nerfspec.errors import CheckpointError, NerfspecError, OutputError
 from nerfspec.fields import RadianceField, build_field
 from nerfspec.render.sampling import build_estimator
 
@@ -34,13 +35,32 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and rename it over ``path``."""
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, write) -> None:
+    """``write(file)`` into a temporary file next to ``path``, fsync it, rename it over ``path``.
+
+    A crash at any point leaves either the old ``path`` or the new one, never a mix; the
+    temporary file is removed on failure (one left by ``kill -9`` starts with a dot and is
+    cleaned up by the next checkpoint).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -48,31 +68,57 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file + rename)."""
+    _atomic_write(path, lambda f: f.write(data))
 
 
 def atomic_torch_save(obj: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``torch.save`` to ``path`` atomically (temporary file + rename).
+
+    The object is serialised in memory first: torch's writer turns a failed write into a
+    RuntimeError, a plain file write keeps the OSError (and its errno, e.g. ENOSPC).
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    _atomic_write(path, lambda f: f.write(buffer.getbuffer()))
 
 
-def create_run_dir(cfg: Config, force: bool = False) -> Path:
-    """``output_dir/name``, new; an existing run is only replaced with ``force``."""
+def describe_os_error(exc: OSError) -> str:
+    """``'<file>: <reason>'`` for an OSError, e.g. ``'ckpt.pt: No space left on device'``."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = exc.filename if exc.filename is not None else None
+    return f"{where}: {reason}" if where is not None else reason
+
+
+def check_new_run_dir(cfg: Config, force: bool = False) -> Path:
+    """``output_dir/name`` if a new run may go there: it does not exist, or it is a run (a
+    folder with config.toml) or an empty folder and ``force`` is set."""
     run_dir = Path(cfg.output_dir) / cfg.name
     if run_dir.exists():
         if not force:
             raise NerfspecError(f"{run_dir}: run directory exists; use --resume {run_dir} to continue "
                                 "it, --force to replace it, or --set name=<new name>")
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    atomic_write_bytes(run_dir / CONFIG_NAME, dump_toml(config_to_dict(cfg)).encode())
+        if not run_dir.is_dir() or (any(run_dir.iterdir()) and not (run_dir / CONFIG_NAME).is_file()):
+            # --force replaces runs, never a folder that holds something else
+            raise NerfspecError(f"{run_dir}: exists and is not a run directory; --force only replaces "
+                                "runs (choose another name with --set name=<new name>)")
+    return run_dir
+
+
+def create_run_dir(cfg: Config, force: bool = False) -> Path:
+    """``output_dir/name``, new; an existing run is only replaced with ``force``."""
+    run_dir = check_new_run_dir(cfg, force)
+    try:
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True)
+        atomic_write_bytes(run_dir / CONFIG_NAME, dump_toml(config_to_dict(cfg)).encode())
+    except OSError as exc:
+        raise OutputError(f"cannot create run directory {run_dir} ({describe_os_error(exc)})") from None
     return run_dir
 
 
@@ -95,37 +141,81 @@ def checkpoint_paths(run_dir: Path) -> list[Path]:
 
 
 def save_checkpoint(run_dir: Path, state: dict, step: int, keep: int = 2) -> Path:
-    """Write ``ckpt_<step>.pt`` atomically, then drop all but the newest ``keep``."""
-    path = run_dir / CHECKPOINT_DIR / f"ckpt_{step:08d}.pt"
-    atomic_torch_save(state, path)
+    """Write ``ckpt_<step>.pt`` atomically, then drop all but the newest ``keep``.
+
+    An OSError (disk full, permissions) raises ``OutputError`` naming the checkpoint that
+    is still intact; older checkpoints are only deleted once the new one is in place.
+    """
+    folder = run_dir / CHECKPOINT_DIR
+    path = folder / f"ckpt_{step:08d}.pt"
+    try:
+        for stale in folder.glob(".ckpt_*.tmp"):  # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
+        atomic_torch_save(state, path)
+    except OSError as exc:
+        previous = checkpoint_paths(run_dir) if folder.is_dir() else []
+        kept = f"the last good checkpoint is {previous[0]}" if previous else "no earlier checkpoint exists"
+        raise OutputError(f"cannot write checkpoint {path} ({exc.strerror or exc}); {kept}") from None
     for old in checkpoint_paths(run_dir)[keep:]:
-        old.unlink(missing_ok=True)
+        try:
+            old.unlink(missing_ok=True)
+        except OSError:
+            pass  # an extra old checkpoint is harmless
     return path
 
 
+def read_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
+    """One checkpoint file; ``CheckpointError`` (naming the file) if it is truncated, corrupt
+    or not a nerfspec checkpoint."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # truncated zip, bad pickle, wrong file type, ...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: unreadable checkpoint, truncated or corrupt ({reason[:120]})") from None
+    missing = [k for k in ("field", "estimator", "optimizer", "step") if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CheckpointError(f"{path}: not a nerfspec checkpoint (missing {', '.join(missing)})")
+    return state
+
+
 def load_checkpoint(run_dir: Path, device: torch.device) -> dict | None:
-    """The newest readable checkpoint (None if the run has none); a corrupt one is reported
-    and the previous one used."""
-    for path in checkpoint_paths(run_dir):
+    """The newest readable checkpoint (None if the run has none). A truncated or corrupt one
+    is reported on stderr and the previous one used; if none is readable, ``CheckpointError``
+    names them all."""
+    paths = checkpoint_paths(run_dir)
+    problems = []
+    for k, path in enumerate(paths):
         try:
-            state = torch.load(path, map_location=device, weights_only=False)
-            if not isinstance(state, dict) or "field" not in state:
-                raise ValueError("not a nerfspec checkpoint")
-            return state
-        except Exception as exc:  # truncated zip, unpickling errors, ...
-            print(f"warning: {path}: unreadable checkpoint ({type(exc).__name__}); trying the previous one",
-                  file=sys.stderr)
-    if checkpoint_paths(run_dir):
-        raise NerfspecError(f"{run_dir / CHECKPOINT_DIR}: no readable checkpoint")
+            state = read_checkpoint(path, device)
+        except CheckpointError as exc:
+            problems.append(str(exc))
+            fallback = f"using the previous one, {paths[k + 1].name}" if k + 1 < len(paths) else "no older one"
+            print(f"warning: {exc}; {fallback}", file=sys.stderr)
+            continue
+        return state
+    if paths:
+        names = ", ".join(p.name for p in paths)
+        raise CheckpointError(f"{run_dir / CHECKPOINT_DIR}: no readable checkpoint ({names} are all "
+                              "truncated or corrupt); start a new run or restore a copy")
     return None
+
+
+def check_encoding(state: dict, cfg: Config, where: Path) -> None:
+    """A checkpoint of one input mapping cannot be loaded into a field of another."""
+    saved = state.get("encoding", cfg.field.encoding)
+    if saved != cfg.field.encoding:
+        raise CheckpointError(f"{where}: checkpoint holds a {saved!r} field but the config asks for "
+                              f"field.encoding = {cfg.field.encoding!r}; use the run's own config.toml "
+                              "or start a new run")
 
 
 def load_state(module: nn.Module, state: dict, what: str, where: Path) -> None:
     try:
         module.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise NerfspecError(f"{where}: checkpoint does not match the configured {what} ({first})") from None
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"{where}: checkpoint does not match the configured {what} "
+                              f"({first[:200]}); was config.toml edited after training?") from None
 
 
 @dataclass
@@ -154,6 +244,7 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     state = load_checkpoint(run_dir, dev)
     if state is None:
         raise NerfspecError(f"{run_dir}: run has no checkpoint yet")
+    check_encoding(state, cfg, run_dir)
     load_state(field, state["field"], f"field ({cfg.field.encoding})", run_dir)
     load_state(estimator, state["estimator"], "occupancy grid", run_dir)
     field.eval()

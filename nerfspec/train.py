@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import signal
 import sys
@@ -17,12 +18,16 @@ from tqdm import tqdm
 from nerfspec.cameras import pixel_rays
 from nerfspec.config import Config, TrainConfig
 from nerfspec.data.blender import BlenderSplit, composite, load_blender_split
-from nerfspec.errors import NerfspecError
+from nerfspec.errors import CheckpointError, DivergedError, NerfspecError, OutputError
 from nerfspec.metrics import psnr, psnr_from_mse
 from nerfspec.render.renderer import render_image, render_rays
 from nerfspec.run import (
     build_models,
+    check_encoding,
+    check_new_run_dir,
+    checkpoint_paths,
     create_run_dir,
+    describe_os_error,
     load_checkpoint,
     load_state,
     pick_device,
@@ -86,6 +91,8 @@ class TrainResult:
     step: int
     elapsed_s: float
     interrupted: bool
+    signal: int | None = None  # the signal that stopped the run (SIGINT / SIGTERM), if any
+    skipped_steps: int = 0  # steps skipped for a non-finite loss or gradient
 
 
 class Trainer:
@@ -109,9 +116,14 @@ class Trainer:
                                           weight_decay=cfg.train.weight_decay)
         self.generator = torch.Generator().manual_seed(cfg.train.seed)
         self.step, self.elapsed_s, self.rays = 0, 0.0, cfg.train.rays_per_step
-        self.stop_requested = False
+        # numerical faults: skipped steps, the current run of them, restores, lr multiplier
+        self.skipped_steps, self.bad_streak, self.restores, self.lr_scale = 0, 0, 0, 1.0
+        self.stop_requested, self.stop_signal = False, None
         if resume:
             self._restore()
+        self._saved_step = self.step if resume else -1
+        # restored when faults persist before the run has a checkpoint
+        self._start_state = copy.deepcopy(self.state_dict())
 
     # -- checkpoints ---------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -119,7 +131,8 @@ class Trainer:
             "field": self.field.state_dict(),
             "estimator": self.estimator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "schedule": {"elapsed_s": self.elapsed_s, "rays": self.rays},
+            "schedule": {"elapsed_s": self.elapsed_s, "rays": self.rays, "lr_scale": self.lr_scale,
+                         "restores": self.restores, "skipped_steps": self.skipped_steps},
             "step": self.step,
             "rng": {"rays": self.generator.get_state(), "torch": torch.get_rng_state()},
             "encoding": self.cfg.field.encoding,
@@ -130,26 +143,65 @@ class Trainer:
         if state is None:
             print(f"note: {self.run_dir} has no checkpoint yet; starting at step 0", file=sys.stderr)
             return
-        if state.get("encoding", self.cfg.field.encoding) != self.cfg.field.encoding:
-            raise NerfspecError(f"{self.run_dir}: checkpoint holds a {state['encoding']!r} field, "
-                                f"config asks for {self.cfg.field.encoding!r}")
-        load_state(self.field, state["field"], "field", self.run_dir)
-        load_state(self.estimator, state["estimator"], "occupancy grid", self.run_dir)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = int(state["step"])
-        self.elapsed_s = float(state["schedule"]["elapsed_s"])
-        self.rays = int(state["schedule"]["rays"])
+        self._load_models(state)
+        schedule = state["schedule"]
+        self.elapsed_s = float(schedule["elapsed_s"])
+        self.lr_scale = float(schedule.get("lr_scale", 1.0))
+        self.restores = int(schedule.get("restores", 0))
+        self.skipped_steps = int(schedule.get("skipped_steps", 0))
         self.generator.set_state(state["rng"]["rays"].cpu())
         torch.set_rng_state(state["rng"]["torch"].cpu())
 
+    def _load_models(self, state: dict) -> None:
+        """Field, occupancy grid, optimiser, step and ray count from a checkpoint."""
+        check_encoding(state, self.cfg, self.run_dir)
+        load_state(self.field, state["field"], f"field ({self.cfg.field.encoding})", self.run_dir)
+        load_state(self.estimator, state["estimator"], "occupancy grid", self.run_dir)
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError) as exc:
+            raise CheckpointError(f"{self.run_dir}: checkpoint's optimiser state does not match the "
+                                  f"configured field ({exc})") from None
+        self.step = int(state["step"])
+        self.rays = int(state["schedule"]["rays"])
+
     def save(self) -> Path:
-        return save_checkpoint(self.run_dir, self.state_dict(), self.step)
+        path = save_checkpoint(self.run_dir, self.state_dict(), self.step)
+        self._saved_step = self.step
+        return path
+
+    # -- numerical faults ----------------------------------------------------------------
+    def _recover(self) -> None:
+        """After ``max_bad_steps`` non-finite steps in a row: reload the newest checkpoint (or
+        the state training started from) and halve the learning rate, at most
+        ``max_restores`` times; then stop with ``DivergedError``."""
+        cfg = self.cfg.train
+        newest = checkpoint_paths(self.run_dir) if self.run_dir is not None else []
+        if self.restores >= cfg.max_restores:
+            where = f"last good checkpoint: {newest[0]}" if newest else "no checkpoint was written"
+            raise DivergedError(
+                f"training diverged: {self.bad_streak} steps in a row with a non-finite loss or gradient "
+                f"at step {self.step}, after {self.restores} restores with the learning rate halved "
+                f"each time (train.max_restores = {cfg.max_restores}); lower train.lr "
+                f"(now {cfg.lr:g}) or check the data; {where}")
+        state = load_checkpoint(self.run_dir, self.device) if newest else None
+        source = newest[0].name if state is not None else "the starting state"
+        if state is None:
+            state = self._start_state
+        bad, at = self.bad_streak, self.step
+        self._load_models(state)
+        self.restores += 1
+        self.lr_scale *= 0.5
+        self.bad_streak = 0
+        tqdm.write(f"warning: {bad} steps in a row with a non-finite loss or gradient at step {at}; "
+                   f"restored step {self.step} from {source} and halved the learning rate "
+                   f"(scale {self.lr_scale:g}, restore {self.restores} of {cfg.max_restores})", file=sys.stderr)
 
     # -- one step ------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:
         cfg = self.cfg
         progress = run_progress(cfg.train, self.step, self.elapsed_s)
-        lr = learning_rate(cfg.train, self.step, progress)
+        lr = learning_rate(cfg.train, self.step, progress) * self.lr_scale
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.field.set_progress(self.step, progress)
@@ -165,13 +217,29 @@ class Trainer:
         out = render_rays(self.field, self.estimator, origins, dirs, bg)
         loss = F.mse_loss(out.rgb, target)
         self.optimizer.zero_grad(set_to_none=True)
+        finite = True
         if out.n_samples > 0:
             loss.backward()
-            self.optimizer.step()
+            grads = [p.grad for p in self.field.parameters() if p.grad is not None]
+            norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=loss.device)
+            # one host sync for both checks: the sum is finite iff loss and gradient norm are
+            finite = bool(torch.isfinite(loss.detach().float() + norm.float()))
+            if finite:
+                self.optimizer.step()
+        if finite:
+            self.bad_streak = 0
+        else:  # skip the update; the step still counts towards the budget
+            self.optimizer.zero_grad(set_to_none=True)
+            self.skipped_steps += 1
+            self.bad_streak += 1
         rays = self.rays
-        self.rays = next_ray_count(cfg.train, rays, out.n_samples)
+        self.rays = next_ray_count(cfg.train, rays, out.n_samples) if finite else rays
         self.step += 1
-        return {"loss": float(loss.detach()), "lr": lr, "rays": rays, "samples": out.n_samples}
+        stats = {"loss": float(loss.detach()), "lr": lr, "rays": rays, "samples": out.n_samples,
+                 "skipped": 0 if finite else 1, "skipped_steps": self.skipped_steps}
+        if self.bad_streak >= cfg.train.max_bad_steps:
+            self._recover()
+        return stats
 
     # -- validation ----------------------------------------------------------------------
     def validation_image(self) -> tuple[float, Tensor] | None:
@@ -193,7 +261,7 @@ class Trainer:
         handlers = self._install_signal_handlers()
         bar = tqdm(total=cfg.max_steps, initial=self.step, desc=self.cfg.name, disable=self.quiet,
                    dynamic_ncols=True)
-        window = {"loss": 0.0, "rays": 0, "samples": 0, "n": 0, "time": 0.0}
+        window = {"loss": 0.0, "good": 0, "rays": 0, "samples": 0, "n": 0, "time": 0.0}
         try:
             while self.step < cfg.max_steps and not self.stop_requested:
                 if cfg.max_minutes > 0 and self.elapsed_s >= 60.0 * cfg.max_minutes:
@@ -202,12 +270,14 @@ class Trainer:
                 stats = self.train_step()
                 dt = time.perf_counter() - t0
                 self.elapsed_s += dt
-                window["loss"] += stats["loss"]
+                if not stats["skipped"]:
+                    window["loss"] += stats["loss"]
+                    window["good"] += 1
                 window["rays"] += stats["rays"]
                 window["samples"] += stats["samples"]
                 window["n"] += 1
                 window["time"] += dt
-                bar.update(1)
+                bar.update(self.step - bar.n)  # a restore after numerical faults moves back
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                     self._log(window, stats, bar, writer)
                     window = {k: 0 * v for k, v in window.items()}
@@ -218,7 +288,7 @@ class Trainer:
                         writer.add_scalar("val/psnr", val[0], self.step)
                         writer.add_image("val/render_vs_gt", val[1], self.step, dataformats="HWC")
                     self.elapsed_s += time.perf_counter() - t1
-                if self.step % cfg.checkpoint_every == 0:
+                if self.step % cfg.checkpoint_every == 0 and self.bad_streak == 0:
                     self.save()
                 if on_step is not None:
                     on_step(self, stats)
@@ -226,12 +296,13 @@ class Trainer:
             bar.close()
             for sig, old in handlers.items():
                 signal.signal(sig, old)
-        self.save()
-        return TrainResult(self.run_dir, self.step, self.elapsed_s, self.stop_requested)
+        if self._saved_step != self.step:
+            self.save()
+        return TrainResult(self.run_dir, self.step, self.elapsed_s, self.stop_requested,
+                           self.stop_signal, self.skipped_steps)
 
     def _log(self, window: dict, stats: dict, bar, writer) -> None:
-        n = max(window["n"], 1)
-        loss = window["loss"] / n
+        loss = window["loss"] / window["good"] if window["good"] else math.nan
         rays_s = window["rays"] / max(window["time"], 1e-9)
         spr = window["samples"] / max(window["rays"], 1)
         bar.set_postfix(loss=f"{loss:.4f}", psnr=f"{psnr_from_mse(loss):.2f}",
@@ -243,7 +314,8 @@ class Trainer:
                    "train/samples_per_s": window["samples"] / max(window["time"], 1e-9),
                    "train/rays_per_step": stats["rays"],
                    "train/occupied_fraction": getattr(self.estimator, "occupied_fraction", math.nan),
-                   "train/elapsed_min": self.elapsed_s / 60.0}
+                   "train/elapsed_min": self.elapsed_s / 60.0,
+                   "train/skipped_steps": self.skipped_steps, "train/lr_scale": self.lr_scale}
         scalars.update(self.field.scalars())
         for key, value in scalars.items():
             writer.add_scalar(key, value, self.step)
@@ -252,7 +324,7 @@ class Trainer:
         def request_stop(signum, _frame):
             if self.stop_requested:  # a second Ctrl-C: stop now
                 raise KeyboardInterrupt
-            self.stop_requested = True
+            self.stop_requested, self.stop_signal = True, signum
 
         old = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -271,10 +343,15 @@ def train(cfg: Config, resume_dir: str | Path | None = None, force: bool = False
     if resume_dir is not None:
         run_dir = Path(resume_dir)
         read_run_config(run_dir)  # checks it is a run
+        trainer = Trainer(cfg, run_dir, resume=True, quiet=quiet)
     else:
-        run_dir = create_run_dir(cfg, force=force)
-    trainer = Trainer(cfg, run_dir, resume=resume_dir is not None, quiet=quiet)
-    writer = SummaryWriter(str(run_dir / "tb"))
+        check_new_run_dir(cfg, force=force)
+        trainer = Trainer(cfg, None, quiet=quiet)  # reads the dataset before anything is written
+        trainer.run_dir = run_dir = create_run_dir(cfg, force=force)
+    try:
+        writer = SummaryWriter(str(run_dir / "tb"))
+    except OSError as exc:
+        raise OutputError(f"cannot write TensorBoard logs to {run_dir / 'tb'} ({describe_os_error(exc)})") from None
     try:
         result = trainer.fit(writer, on_step=on_step)
     finally:
