@@ -68,8 +68,8 @@ BREAKS = {
 
 
 @pytest.mark.parametrize("case", list(BREAKS), ids=list(BREAKS))
-def test_bad_dataset_is_one_line_error_exit_2(scene, tmp_path, capsys, case):
-    breaker, needle = BREAKS[case]
+def test_bad_dataset_is_one_line_error_exit_2(scene, tmp_path, capsys, case, breaks=BREAKS):
+    breaker, needle = breaks[case]
     breaker(scene)
     code = main(["train", "--data", str(scene), "--name", "bad", "--max-steps", "1",
                  "--set", f"output_dir={str(tmp_path / 'out')!r}"])
@@ -92,3 +92,146 @@ def test_console_script_prints_no_traceback(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "Traceback" not in proc.stderr
+
+
+# -- more malformed datasets: each a one-line error naming the file, exit code 2 ------------------
+
+def frames_of(root):
+    return json.loads((root / "transforms_train.json").read_text())["frames"]
+
+
+def add_band(meta, path):
+    meta["frames"][0]["band_path"] = path
+
+
+MORE_BREAKS = {
+    "same image twice": (lambda r: edit_json(r, lambda m: m["frames"][1].update(file_path=m["frames"][0]["file_path"])),
+                         "frames 0 and 1 both use r_0.png"),
+    "frame without image on disk": (lambda r: edit_json(r, lambda m: m["frames"].append(
+        {**m["frames"][0], "file_path": "./train/r_999"})), "r_999.png: image file not found"),
+    "fov is a string": (lambda r: edit_json(r, lambda m: m.update(camera_angle_x="0.69")), "'camera_angle_x' must be a number"),
+    "fov is a bool": (lambda r: edit_json(r, lambda m: m.update(camera_angle_x=True)), "'camera_angle_x' must be a number"),
+    "fov is NaN": (lambda r: edit_json(r, lambda m: m.update(camera_angle_x=float("nan"))), "camera_angle_x"),
+    "fov too wide": (lambda r: edit_json(r, lambda m: m.update(camera_angle_x=4.0)), "(0, pi)"),
+    "frames not a list": (lambda r: edit_json(r, lambda m: m.update(frames={"a": 1})), "'frames' must be a non-empty list"),
+    "frame not an object": (lambda r: edit_json(r, lambda m: m["frames"].__setitem__(0, 5)), "frame 0 needs 'file_path'"),
+    "file_path not a string": (lambda r: edit_json(r, lambda m: m["frames"][2].update(file_path=3)), "frame 2 file_path"),
+    "file_path empty": (lambda r: edit_json(r, lambda m: m["frames"][0].update(file_path="")), "frame 0 file_path"),
+    "matrix of strings": (lambda r: edit_json(r, lambda m: m["frames"][0].update(transform_matrix=[["a"] * 4] * 4)),
+                          "not a numeric matrix"),
+    "ragged matrix": (lambda r: edit_json(r, lambda m: m["frames"][0]["transform_matrix"][1].pop()), "frame 0 transform_matrix"),
+    "infinite pose": (lambda r: edit_json(r, lambda m: m["frames"][3]["transform_matrix"][2].__setitem__(3, float("inf"))),
+                      "frame 3 transform_matrix has non-finite"),
+    "projective last row": (lambda r: edit_json(r, lambda m: m["frames"][0]["transform_matrix"][3].__setitem__(0, 0.5)),
+                            "not a rigid"),
+    "mirrored pose": (lambda r: edit_json(r, lambda m: m["frames"][0].update(transform_matrix=[
+        [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 4], [0, 0, 0, 1.5]])), "not a rigid"),
+    "empty image file": (lambda r: first_image(r).write_bytes(b""), "cannot read image"),
+    "truncated png": (lambda r: first_image(r).write_bytes(first_image(r).read_bytes()[:60]), "cannot read image"),
+    "image is a folder": (lambda r: (first_image(r).unlink(), first_image(r).mkdir()), "is a folder"),
+    "json not utf-8": (lambda r: (r / "transforms_train.json").write_bytes(b"\xff\xfe{\x00"), "not valid JSON"),
+    "bands not a list": (lambda r: edit_json(r, lambda m: m.update(bands=3)), "'bands' must be a list"),
+    "band image missing": (lambda r: edit_json(r, lambda m: add_band(m, "./train/nope_band")), "band image file not found"),
+    "band image wrong size": (lambda r: (iio.imwrite(r / "train" / "b_band.png", np.zeros((8, 8), np.uint8)),
+                                         edit_json(r, lambda m: add_band(m, "./train/b_band"))), "band image must be 32x32"),
+}
+
+
+@pytest.mark.parametrize("case", list(MORE_BREAKS), ids=list(MORE_BREAKS))
+def test_more_bad_datasets_are_one_line_errors_exit_2(scene, tmp_path, capsys, case):
+    test_bad_dataset_is_one_line_error_exit_2(scene, tmp_path, capsys, case, MORE_BREAKS)
+
+
+def test_downscale_leaving_no_pixels_is_an_error(scene, tmp_path, capsys):
+    code = main(["train", "--data", str(scene), "--max-steps", "1", "--set", "data.downscale=64",
+                 "--set", f"output_dir={str(tmp_path / 'out')!r}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: ") and "leaves no pixels" in err and "\n" not in err
+
+
+# -- unusual but usable images: accepted, and said once --------------------------------------------
+
+def write_png16(path, img16):
+    """A 16-bit PNG (grey, grey+alpha, RGB or RGBA) written by hand: Pillow cannot write 16-bit colour."""
+    import struct
+    import zlib
+
+    h, w = img16.shape[:2]
+    c = 1 if img16.ndim == 2 else img16.shape[2]
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
+    rows = img16.reshape(h, w * c).astype(">u2").tobytes()
+    raw = b"".join(b"\x00" + rows[y * w * c * 2:(y + 1) * w * c * 2] for y in range(h))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_jpeg_images_are_opaque_and_said_once(scene, capsys):
+    def to_jpeg(meta):
+        for k, frame in enumerate(meta["frames"]):
+            png = scene / (frame["file_path"] + ".png")
+            iio.imwrite(png.with_suffix(".jpg"), iio.imread(png)[..., :3], quality=95)
+            png.unlink()
+            if k % 2:  # an explicit suffix, or none (then .png, .jpg, .jpeg are tried)
+                frame["file_path"] += ".jpg"
+
+    edit_json(scene, to_jpeg)
+    original = load_blender_split(scene, "test")  # other splits are untouched
+    split = load_blender_split(scene, "train")
+    assert split.images.shape[1:] == (32, 32, 4) and (split.images[..., 3] == 255).all()
+    assert all(p.suffix == ".jpg" for p in split.image_paths) and len(original)
+    err = capsys.readouterr().err
+    assert err.count("JPEG images have no alpha") == 1, err
+
+
+@pytest.mark.parametrize("kind", ["gray8", "gray+alpha", "gray16", "rgba16", "rgb16", "palette", "1-bit"])
+def test_other_pixel_formats_are_accepted(scene, capsys, kind):
+    from PIL import Image
+
+    path = first_image(scene)
+    rgba = iio.imread(path)
+    gray = rgba[..., :3].mean(axis=2).astype(np.uint8)
+    if kind == "gray8":
+        iio.imwrite(path, gray)
+    elif kind == "gray+alpha":
+        Image.fromarray(np.stack([gray, rgba[..., 3]], axis=2), mode="LA").save(path)
+    elif kind == "gray16":
+        write_png16(path, gray.astype(np.uint16) * 257)
+    elif kind == "rgba16":
+        write_png16(path, rgba.astype(np.uint16) * 257)
+    elif kind == "rgb16":
+        write_png16(path, rgba[..., :3].astype(np.uint16) * 257)
+    elif kind == "palette":
+        Image.fromarray(rgba[..., :3]).convert("P", palette=Image.ADAPTIVE, colors=16).save(path)
+    else:
+        Image.fromarray(gray > 127).convert("1").save(path)
+    split = load_blender_split(scene, "train")
+    img = split.images[0].numpy()
+    assert img.shape == (32, 32, 4) and img.dtype == np.uint8
+    err = capsys.readouterr().err
+    if kind in ("gray8", "gray16", "gray+alpha"):
+        assert np.abs(img[..., 0].astype(int) - gray).max() <= 1 and "grayscale" in err
+    if kind in ("rgba16", "rgb16"):
+        assert np.abs(img[..., :3].astype(int) - rgba[..., :3]).max() <= 1
+    if kind == "rgba16":
+        assert np.array_equal(img[..., 3], rgba[..., 3])
+    if kind in ("gray8", "gray16", "rgb16", "palette", "1-bit"):
+        assert (img[..., 3] == 255).all() and "taken as fully opaque" in err
+    if kind == "gray+alpha":
+        assert np.array_equal(img[..., 3], rgba[..., 3])
+
+
+def test_images_not_listed_in_any_json_are_a_note(scene, capsys):
+    import shutil as sh
+
+    sh.copy(first_image(scene), scene / "train" / "r_999.png")  # e.g. a view dropped from the JSON
+    sh.copy(first_image(scene), scene / "train" / "r_0_depth_0001.png")  # auxiliary images are expected
+    split = load_blender_split(scene, "train")
+    assert len(split) == len(frames_of(scene))
+    err = capsys.readouterr().err
+    assert "1 image(s) beside the views are not listed" in err and "r_999.png" in err, err
+    load_blender_split(scene, "test")
+    assert "not listed" not in capsys.readouterr().err

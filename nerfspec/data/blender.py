@@ -82,9 +82,47 @@ def _pose(path: Path, k: int, frame: object) -> np.ndarray:
     return mat
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+AUXILIARY_IMAGES = ("_depth", "_normal", "_band", "_mask")  # written beside the views, not views
+
+
 def _image_file(root: Path, rel: str) -> Path:
+    """``root/rel``; without a suffix the first of rel.png, rel.jpg, rel.jpeg that exists."""
     p = root / rel
-    return p if p.suffix else p.with_suffix(".png")
+    if p.suffix.lower() in IMAGE_SUFFIXES or p.is_file():
+        return p
+    for suffix in IMAGE_SUFFIXES:
+        if (candidate := p.with_name(p.name + suffix)).is_file():
+            return candidate
+    return p.with_name(p.name + ".png")
+
+
+def _listed_images(root: Path) -> set[Path]:
+    """Every image file named by any ``transforms_*.json`` under ``root`` (unreadable ones skipped)."""
+    listed: set[Path] = set()
+    for json_path in root.glob("transforms_*.json"):
+        try:
+            frames = json.loads(json_path.read_text()).get("frames", [])
+            for frame in frames:
+                for key in ("file_path", "band_path"):
+                    if isinstance(frame.get(key), str):
+                        listed.add(_image_file(root, frame[key]).resolve())
+        except Exception:  # reported when that split itself is loaded
+            continue
+    return listed
+
+
+def _unlisted_images(root: Path, image_paths: list[Path]) -> list[Path]:
+    """Images beside this split's views that no transforms file lists (views probably missing
+    from the JSON); depth, normal, band and mask images are not counted."""
+    listed = _listed_images(root)
+    found = []
+    for folder in sorted({p.parent for p in image_paths}):
+        for f in sorted(folder.iterdir()):
+            if (f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() and f.resolve() not in listed
+                    and not any(tag in f.stem for tag in AUXILIARY_IMAGES)):
+                found.append(f)
+    return found
 
 
 def to_rgba8(img: np.ndarray, path: Path, notes: set[str]) -> np.ndarray:
@@ -92,8 +130,10 @@ def to_rgba8(img: np.ndarray, path: Path, notes: set[str]) -> np.ndarray:
     if img.dtype == np.uint16:
         notes.add("16-bit images scaled to 8 bits")
         img = (img.astype(np.uint32) // 257).astype(np.uint8)
-    elif img.dtype in (np.float32, np.float64):
-        img = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+    elif img.dtype == np.bool_:  # 1-bit images
+        img = img.astype(np.uint8) * 255
+    elif img.dtype in (np.float16, np.float32, np.float64):
+        img = np.clip(np.round(np.nan_to_num(img.astype(np.float64)) * 255.0), 0, 255).astype(np.uint8)
     elif img.dtype != np.uint8:
         raise DatasetError(f"{path}: unsupported pixel type {img.dtype}")
     if img.ndim == 2:
@@ -106,12 +146,15 @@ def to_rgba8(img: np.ndarray, path: Path, notes: set[str]) -> np.ndarray:
         gray = np.repeat(img[..., :1], 3, axis=2)
         img = np.concatenate([gray, img[..., 1:]], axis=2) if c == 2 else gray
     if img.shape[2] == 3:
-        notes.add("images without alpha taken as fully opaque")
+        kind = "JPEG images have no alpha" if path.suffix.lower() in (".jpg", ".jpeg") else "images without alpha"
+        notes.add(f"{kind}: taken as fully opaque (the object covers every pixel)")
         img = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
     return img
 
 
 def _read_image(path: Path, notes: set[str]) -> np.ndarray:
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a folder, not an image file")
     if not path.is_file():
         raise DatasetError(f"{path}: image file not found")
     try:
@@ -120,6 +163,21 @@ def _read_image(path: Path, notes: set[str]) -> np.ndarray:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetError(f"{path}: cannot read image ({reason})") from None
     return to_rgba8(np.asarray(img), path, notes)
+
+
+def _read_band_image(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """A per-pixel band-index image (H, W) uint8 matching its view's size."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: band image file not found")
+    try:
+        band = np.asarray(iio.imread(path))
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatasetError(f"{path}: cannot read band image ({reason})") from None
+    if band.ndim != 2 or band.shape != tuple(size) or band.dtype != np.uint8:
+        raise DatasetError(f"{path}: band image must be {size[1]}x{size[0]} 8-bit single-channel, "
+                           f"got shape {band.shape} {band.dtype}")
+    return band
 
 
 def downscale_rgba(img: np.ndarray, factor: int) -> np.ndarray:
@@ -160,14 +218,24 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
     if not isinstance(frames, list) or not frames:
         raise DatasetError(f"{path}: 'frames' must be a non-empty list")
 
+    bands = meta.get("bands", [])
+    if not isinstance(bands, list) or not all(isinstance(b, dict) for b in bands):
+        raise DatasetError(f"{path}: 'bands' must be a list of objects, got {type(bands).__name__}")
+
     notes: set[str] = set()
     poses, images, paths, bands_img = [], [], [], []
+    seen: dict[Path, int] = {}
     full_size = None
     for k, frame in enumerate(frames):
         poses.append(_pose(path, k, frame))
-        if not isinstance(frame["file_path"], str):
-            raise DatasetError(f"{path}: frame {k} file_path must be a string")
+        if not isinstance(frame["file_path"], str) or not frame["file_path"].strip():
+            raise DatasetError(f"{path}: frame {k} file_path must be a non-empty string, got {frame['file_path']!r}")
         img_path = _image_file(root, frame["file_path"])
+        key = img_path.resolve()
+        if key in seen:
+            raise DatasetError(f"{path}: frames {seen[key]} and {k} both use {img_path.name}; "
+                               "each frame needs its own image")
+        seen[key] = k
         img = _read_image(img_path, notes)
         if full_size is None:
             full_size = img.shape[:2]
@@ -178,10 +246,14 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
         images.append(downscale_rgba(img, downscale))
         paths.append(img_path)
         if isinstance(frame.get("band_path"), str):
-            band = iio.imread(_image_file(root, frame["band_path"]))
+            band = _read_band_image(_image_file(root, frame["band_path"]), img.shape[:2])
             bands_img.append(band[::downscale, ::downscale][: images[-1].shape[0], : images[-1].shape[1]])
     if full_size[0] // downscale < 1 or full_size[1] // downscale < 1:
         raise DatasetError(f"{path}: downscale {downscale} leaves no pixels of {full_size[1]}x{full_size[0]}")
+    unlisted = _unlisted_images(root, paths)
+    if unlisted:
+        notes.add(f"{len(unlisted)} image(s) beside the views are not listed in any transforms_*.json "
+                  f"and are ignored (e.g. {unlisted[0].relative_to(root)})")
     for note in sorted(notes):
         print(f"note: {root.name}/{split}: {note}", file=sys.stderr)
 
@@ -196,5 +268,5 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
         camera_angle_x=float(fov),
         image_paths=paths,
         band_images=band_images,
-        bands=list(meta.get("bands", [])),
+        bands=list(bands),
     )
