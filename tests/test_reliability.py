@@ -1,0 +1,475 @@
+"""Interrupted, killed, crashing and diverging runs: what survives and what the user is told.
+
+The subprocess tests run the real console entry point (``python -m nerfspec train``) on the
+tiny scene with a very small field so that each run takes seconds.
+"""
+
+import errno
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from nerfspec.cli import main
+from nerfspec.config import config_from_dict, dump_toml
+from nerfspec.errors import CheckpointError, DivergedError, OutputError
+from nerfspec.run import (
+    CHECKPOINT_DIR,
+    checkpoint_paths,
+    create_run_dir,
+    load_checkpoint,
+    load_run,
+    read_checkpoint,
+    save_checkpoint,
+)
+from nerfspec.train import Trainer, learning_rate, run_progress, train
+
+from conftest import tiny_config_dict
+
+# an even smaller set-up than tiny_config: one thread, few rays, a narrow field
+FAST = dict(rays_per_step=64, threads=1, log_every=5)
+
+
+def fast_dict(scene, out, **train_kw):
+    d = tiny_config_dict(scene, out, **{**FAST, **train_kw})
+    d["field"].update(width=32, gauss={"features": 16, "sigma": 2.0})
+    return d
+
+
+def write_config(path: Path, values: dict) -> Path:
+    path.write_text(dump_toml(values))
+    return path
+
+
+def nerfspec(*args, **kw) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "nerfspec", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, **kw)
+
+
+def wait_for_checkpoint(proc: subprocess.Popen, run_dir: Path, timeout: float = 90.0) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = checkpoint_paths(run_dir) if (run_dir / CHECKPOINT_DIR).is_dir() else []
+        if found:
+            return found[0]
+        if proc.poll() is not None:
+            raise AssertionError(f"training ended before its first checkpoint:\n{proc.stdout.read()}")
+        time.sleep(0.02)
+    proc.kill()
+    raise AssertionError("no checkpoint appeared")
+
+
+def field_state(run_dir: Path) -> dict:
+    return load_run(run_dir, "cpu").field.state_dict()
+
+
+def assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=f"{k} differs")
+
+
+# -- 1. interrupts and kills ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_signal_saves_checkpoint_and_says_how_to_resume(tiny_scene, tmp_path, sig, code):
+    cfg = write_config(tmp_path / "c.toml", fast_dict(tiny_scene, tmp_path / "out", max_steps=100000,
+                                                      checkpoint_every=5))
+    run_dir = tmp_path / "out" / "tiny"
+    proc = nerfspec("train", cfg)
+    wait_for_checkpoint(proc, run_dir)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == code, out
+    assert f"Resume with: nerfspec train --resume {run_dir}" in out and "Traceback" not in out, out
+    newest = checkpoint_paths(run_dir)[0]
+    state = read_checkpoint(newest)
+    assert newest.name == f"ckpt_{state['step']:08d}.pt"
+    assert f"interrupted by {sig.name} at step {state['step']};" in out  # the stopping step is saved
+    assert not list((run_dir / CHECKPOINT_DIR).glob(".*.tmp"))
+
+
+def test_kill_9_then_resume_is_bit_for_bit_identical_to_an_uninterrupted_run(tiny_scene, tmp_path):
+    """A run killed with SIGKILL mid-training and continued with --resume ends at exactly the
+    weights (bit for bit, CPU, same seed) of the same run trained without interruption."""
+    steps = 30
+    values = fast_dict(tiny_scene, tmp_path / "out", max_steps=steps, checkpoint_every=5)
+    reference = train(config_from_dict({**values, "name": "straight"}), quiet=True)
+    assert reference.step == steps
+
+    run_dir = tmp_path / "out" / "tiny"
+    proc = nerfspec("train", write_config(tmp_path / "c.toml", values))
+    first = wait_for_checkpoint(proc, run_dir)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.kill()  # SIGKILL: no handler runs, nothing is flushed
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = read_checkpoint(checkpoint_paths(run_dir)[0])["step"]
+    assert first.name <= checkpoint_paths(run_dir)[0].name and killed_at < steps
+
+    proc = nerfspec("train", "--resume", run_dir)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert load_run(run_dir, "cpu").step == steps
+    assert_same_weights(field_state(reference.run_dir), field_state(run_dir))
+
+
+# -- 2. atomic checkpoints, corrupt checkpoints ----------------------------------------------------
+
+def small_state(step: int) -> dict:
+    return {"field": {"w": torch.full((256,), float(step))}, "estimator": {}, "optimizer": {}, "step": step,
+            "schedule": {}, "encoding": "gauss"}
+
+
+def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path, small_state(10), 10)
+    real_save = torch.save
+
+    def save_half_then_crash(obj, f, *a, **kw):  # part of the data reaches the target, then a failure
+        real_save(obj, f, *a, **kw)
+        f.seek(0)
+        f.truncate(f.tell() // 2 + 7)
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(torch, "save", save_half_then_crash)
+    with pytest.raises(OutputError, match=r"ckpt_00000020\.pt.*Input/output error.*ckpt_00000010\.pt"):
+        save_checkpoint(tmp_path, small_state(20), 20)
+    monkeypatch.setattr(torch, "save", real_save)
+
+    # the file is fully written but the process dies before the rename
+    def die(*_a):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", die)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, small_state(30), 30)
+    monkeypatch.undo()
+    assert [p.name for p in checkpoint_paths(tmp_path)] == ["ckpt_00000010.pt"]
+    assert not list((tmp_path / CHECKPOINT_DIR).glob(".*"))  # no temporary file left behind
+    assert load_checkpoint(tmp_path, torch.device("cpu"))["step"] == 10
+
+
+def test_stale_temporary_files_are_ignored_and_cleaned(tmp_path):
+    save_checkpoint(tmp_path, small_state(5), 5)
+    stale = tmp_path / CHECKPOINT_DIR / ".ckpt_00000010.pt.abc123.tmp"  # what kill -9 mid-write leaves
+    stale.write_bytes(b"PK\x03\x04 half a zip")
+    assert load_checkpoint(tmp_path, torch.device("cpu"))["step"] == 5
+    save_checkpoint(tmp_path, small_state(10), 10)
+    assert not stale.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "not a checkpoint"])
+def test_corrupt_newest_checkpoint_falls_back_to_the_previous(tmp_path, capsys, damage):
+    save_checkpoint(tmp_path, small_state(10), 10)
+    newest = save_checkpoint(tmp_path, small_state(20), 20)
+    data = newest.read_bytes()
+    newest.write_bytes({"truncated": data[: len(data) // 3], "garbage": os.urandom(len(data)),
+                        "empty": b""}.get(damage, b""))
+    if damage == "not a checkpoint":
+        torch.save({"weights": torch.zeros(3)}, newest)
+    state = load_checkpoint(tmp_path, torch.device("cpu"))
+    assert state["step"] == 10
+    err = capsys.readouterr().err
+    assert "ckpt_00000020.pt" in err and "using the previous one, ckpt_00000010.pt" in err, err
+
+
+def test_all_checkpoints_corrupt_is_one_line_error_naming_them(tiny_scene, tmp_path, capsys):
+    values = fast_dict(tiny_scene, tmp_path / "out", max_steps=4, checkpoint_every=2)
+    run = train(config_from_dict(values), quiet=True).run_dir
+    for p in checkpoint_paths(run):
+        p.write_bytes(p.read_bytes()[:100])
+    capsys.readouterr()
+    for argv in (["eval", run], ["train", "--resume", run]):
+        assert main(list(map(str, argv))) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("error: ") and "no readable checkpoint" in err[-1]
+        assert "ckpt_00000004.pt" in err[-1] and "ckpt_00000002.pt" in err[-1]
+        assert all(line.startswith("warning: ") for line in err[:-1])
+
+
+# -- 3. numerical faults -----------------------------------------------------------------------------
+
+def poison(trainer: Trainer, bad_steps: set[int] | None, where: str = "loss") -> None:
+    """Make the field's colour NaN (``loss``) or its gradient NaN (``grad``) on the given steps
+    (all steps if None)."""
+    forward = trainer.field.forward
+
+    def faulty(x, d=None):
+        sigma, rgb = forward(x, d)
+        if bad_steps is None or trainer.step in bad_steps:
+            if where == "loss":
+                rgb = rgb * float("nan")
+            else:
+                rgb = rgb + 0.0
+                rgb.register_hook(lambda g: g * float("inf"))
+        return sigma, rgb
+
+    trainer.field.forward = faulty
+
+
+@pytest.mark.parametrize("where", ["loss", "grad"])
+def test_non_finite_step_is_skipped_and_counted(tiny_scene, tmp_path, where):
+    cfg = config_from_dict(fast_dict(tiny_scene, tmp_path / "out", max_steps=20))
+    trainer = Trainer(cfg, None, quiet=True)
+    poison(trainer, {2, 3}, where)
+    for _ in range(2):
+        trainer.train_step()
+    before = {k: v.clone() for k, v in trainer.field.state_dict().items()}
+    adam_steps = [s["step"].clone() for s in trainer.optimizer.state.values()]
+    stats = [trainer.train_step() for _ in range(2)]
+    assert [s["skipped"] for s in stats] == [1, 1] and stats[-1]["skipped_steps"] == 2
+    assert_same_weights(before, trainer.field.state_dict())  # no optimiser step
+    assert [s["step"] for s in trainer.optimizer.state.values()] == adam_steps
+    stats = trainer.train_step()
+    assert stats["skipped"] == 0 and trainer.skipped_steps == 2 and trainer.bad_streak == 0
+    assert all(torch.isfinite(p).all() for p in trainer.field.parameters())
+
+
+def test_persistent_faults_restore_checkpoint_halve_lr_then_stop(tiny_scene, tmp_path, capsys):
+    values = fast_dict(tiny_scene, tmp_path / "out", max_steps=1000, checkpoint_every=4,
+                       max_bad_steps=3, max_restores=2)
+    cfg = config_from_dict(values)
+    trainer = Trainer(cfg, create_run_dir(cfg), quiet=True)
+    for _ in range(4):
+        trainer.train_step()
+    trainer.save()
+    good = {k: v.clone() for k, v in trainer.field.state_dict().items()}
+    poison(trainer, None)
+    for _ in range(3):
+        trainer.train_step()
+    assert trainer.restores == 1 and trainer.lr_scale == 0.5 and trainer.step == 4
+    assert_same_weights(good, trainer.field.state_dict())
+    assert "restored step 4 from ckpt_00000004.pt and halved the learning rate" in capsys.readouterr().err
+    # the scale is saved with the run and comes back on resume
+    trainer.save()
+    resumed = Trainer(cfg, trainer.run_dir, resume=True, quiet=True)
+    assert resumed.lr_scale == 0.5 and resumed.restores == 1 and resumed.skipped_steps == 3
+    full = learning_rate(cfg.train, 4, run_progress(cfg.train, 4, resumed.elapsed_s))
+    assert resumed.train_step()["lr"] == pytest.approx(0.5 * full, rel=1e-12)
+    for _ in range(3):
+        trainer.train_step()
+    assert trainer.restores == 2 and trainer.lr_scale == 0.25
+    with pytest.raises(DivergedError) as info:
+        for _ in range(3):
+            trainer.train_step()
+    msg = str(info.value)
+    assert "\n" not in msg and "train.max_restores = 2" in msg and "ckpt_00000004.pt" in msg
+
+
+def test_faults_before_any_checkpoint_restore_the_starting_state(tiny_scene, tmp_path):
+    cfg = config_from_dict(fast_dict(tiny_scene, tmp_path / "out", max_bad_steps=2))
+    trainer = Trainer(cfg, None, quiet=True)
+    start = {k: v.clone() for k, v in trainer.field.state_dict().items()}
+    lr_clean = trainer.train_step()["lr"]
+    poison(trainer, {1, 2})
+    trainer.train_step(), trainer.train_step()
+    assert trainer.restores == 1 and trainer.step == 0
+    assert_same_weights(start, trainer.field.state_dict())
+    assert trainer.train_step()["lr"] == pytest.approx(0.5 * lr_clean)
+
+
+class ScalarLog:
+    """Stands in for a TensorBoard SummaryWriter."""
+
+    def __init__(self):
+        self.scalars: dict[str, list[tuple[int, float]]] = {}
+
+    def add_scalar(self, key, value, step):
+        self.scalars.setdefault(key, []).append((step, float(value)))
+
+
+def test_skipped_steps_are_logged_to_tensorboard(tiny_scene, tmp_path):
+    cfg = config_from_dict(fast_dict(tiny_scene, tmp_path / "out", max_steps=6, log_every=3))
+    trainer = Trainer(cfg, create_run_dir(cfg), quiet=True)
+    poison(trainer, {1, 3, 4})
+    log = ScalarLog()
+    result = trainer.fit(log)
+    assert result.skipped_steps == 3
+    assert log.scalars["train/skipped_steps"] == [(3, 1), (6, 3)]
+    # the logged loss averages the good steps only
+    assert all(math.isfinite(v) for _, v in log.scalars["train/loss"])
+
+
+def test_diverging_run_through_the_cli_is_one_line_exit_2(tiny_scene, tmp_path, capsys, monkeypatch):
+    from nerfspec.fields.base import RadianceField
+
+    forward = RadianceField.forward
+
+    def nan_forward(self, x, d=None):
+        sigma, rgb = forward(self, x, d)
+        return sigma, rgb * float("nan")
+
+    monkeypatch.setattr(RadianceField, "forward", nan_forward)
+    cfg = write_config(tmp_path / "c.toml", fast_dict(tiny_scene, tmp_path / "out", max_steps=50,
+                                                      max_bad_steps=2, max_restores=1))
+    assert main(["train", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: training diverged: 2 steps in a row") and "train.max_restores = 1" in err[-1]
+    assert "warning: 2 steps in a row with a non-finite loss or gradient at step 2; restored step 0 from " \
+           "the starting state" in "\n".join(err[:-1])
+
+
+# -- 4./5. run directories, mismatched checkpoints, write failures --------------------------------
+
+@pytest.fixture(scope="module")
+def trained_run(tiny_scene, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    return train(config_from_dict(fast_dict(tiny_scene, out, max_steps=4, checkpoint_every=2)), quiet=True)
+
+
+def one_line_error(capsys, argv, needle):
+    """Run the CLI in-process: exit code 2 and a last stderr line ``error: ...`` holding
+    ``needle``; before it only progress bars, notes and warnings."""
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    *before, last = re.split(r"[\r\n]+", err)
+    assert last.startswith("error: ") and needle in last, err
+    assert "Traceback" not in err and not any(line.startswith("error") for line in before), err
+    return last
+
+
+@pytest.mark.parametrize("cmd", ["eval", "resume"])
+def test_random_folder_is_not_a_run(tmp_path, capsys, cmd):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.txt").write_text("hello")
+    argv = ["eval", folder] if cmd == "eval" else ["train", "--resume", folder]
+    one_line_error(capsys, argv, "not a run directory (no config.toml)")
+    one_line_error(capsys, [argv[0], *argv[1:-1], tmp_path / "nowhere"], "run directory not found")
+
+
+def test_checkpoint_of_another_field_is_refused(trained_run, tmp_path, capsys):
+    run = trained_run.run_dir
+    one_line_error(capsys, ["train", "--resume", run, "--set", "field.encoding=pe"],
+                   "checkpoint holds a 'gauss' field but the config asks for field.encoding = 'pe'")
+    one_line_error(capsys, ["train", "--resume", run, "--set", "field.width=48"],
+                   "checkpoint does not match the configured field")
+    edited = tmp_path / "edited"
+    import shutil
+
+    shutil.copytree(run, edited)
+    text = (edited / "config.toml").read_text()
+    (edited / "config.toml").write_text(text.replace('encoding = "gauss"', 'encoding = "basic"'))
+    one_line_error(capsys, ["eval", edited], "checkpoint holds a 'gauss' field")
+    (edited / "config.toml").write_text(text.replace("depth = 2", "depth = 3"))
+    one_line_error(capsys, ["eval", edited], "was config.toml edited after training?")
+    (edited / "config.toml").write_text("[field\n")
+    one_line_error(capsys, ["eval", edited], "config.toml: not valid TOML")
+
+
+def test_run_without_checkpoint_cannot_be_evaluated(tiny_scene, tmp_path, capsys):
+    cfg = config_from_dict(fast_dict(tiny_scene, tmp_path / "out"))
+    one_line_error(capsys, ["eval", create_run_dir(cfg)], "run has no checkpoint yet")
+
+
+def test_existing_run_needs_force_through_the_cli(tiny_scene, tmp_path, capsys):
+    cfg = write_config(tmp_path / "c.toml", fast_dict(tiny_scene, tmp_path / "out", max_steps=2))
+    assert main(["train", str(cfg)]) == 0
+    run = tmp_path / "out" / "tiny"
+    marker = run / "notes.txt"
+    marker.write_text("mine")
+    capsys.readouterr()
+    one_line_error(capsys, ["train", cfg], "run directory exists; use --resume")
+    assert marker.read_text() == "mine"
+    assert main(["train", str(cfg), "--force"]) == 0 and not marker.exists()
+    # --force replaces runs, never an unrelated folder
+    other = tmp_path / "out" / "docs"
+    other.mkdir()
+    (other / "thesis.tex").write_text("precious")
+    capsys.readouterr()
+    one_line_error(capsys, ["train", cfg, "--name", "docs", "--force"], "is not a run directory")
+    assert (other / "thesis.tex").read_text() == "precious"
+
+
+def test_bad_dataset_leaves_no_run_directory(tiny_scene, tmp_path, capsys):
+    cfg = write_config(tmp_path / "c.toml", fast_dict(tmp_path / "no-scene", tmp_path / "out"))
+    one_line_error(capsys, ["train", cfg], "dataset folder not found")
+    assert not (tmp_path / "out" / "tiny").exists()  # fixing the data and rerunning needs no --force
+
+
+def test_config_file_with_mistyped_key_through_the_cli(tiny_scene, tmp_path, capsys):
+    values = fast_dict(tiny_scene, tmp_path / "out")
+    values["train"]["max_setps"] = values["train"].pop("max_steps")
+    cfg = write_config(tmp_path / "c.toml", values)
+    err = one_line_error(capsys, ["train", cfg], "unknown config key 'train.max_setps'")
+    assert "did you mean 'train.max_steps'" in err and "c.toml" in err
+
+
+@pytest.mark.parametrize("setting,needle", [
+    ("field.width=-8", "field.width must be > 0"),
+    ("field.gauss.sigma=0", "field.gauss.sigma must be > 0"),
+    ("field.gauss.sigma=-2.5", "field.gauss.sigma must be > 0"),
+    ("field.gauss.sigma=nan", "field.gauss.sigma must be a finite number"),
+    ("train.lr=inf", "train.lr must be a finite number"),
+    ("sampler.grid_resolution=0", "sampler.grid_resolution must be > 0"),
+    ("data.downscale=-1", "data.downscale must be > 0"),
+    ("train.weight_decay=-0.1", "train.weight_decay must be >= 0"),
+    ("train.max_bad_steps=0", "train.max_bad_steps must be > 0"),
+    ("name='..'", "name must be a folder name"),
+])
+def test_impossible_values_through_the_cli(tiny_scene, tmp_path, capsys, setting, needle):
+    cfg = write_config(tmp_path / "c.toml", fast_dict(tiny_scene, tmp_path / "out"))
+    one_line_error(capsys, ["train", cfg, "--set", setting], needle)
+
+
+def test_disk_full_while_checkpointing_keeps_last_good_checkpoint(tiny_scene, tmp_path, capsys, monkeypatch):
+    cfg = write_config(tmp_path / "c.toml", fast_dict(tiny_scene, tmp_path / "out", max_steps=6,
+                                                      checkpoint_every=2))
+    real_replace = os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if str(dst).endswith("ckpt_00000004.pt"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    err = one_line_error(capsys, ["train", cfg], "No space left on device")
+    assert "cannot write checkpoint" in err and "the last good checkpoint is" in err
+    run = tmp_path / "out" / "tiny"
+    assert [p.name for p in checkpoint_paths(run)] == ["ckpt_00000002.pt"]
+    assert not list((run / CHECKPOINT_DIR).glob(".*"))
+    monkeypatch.undo()
+    assert load_run(run, "cpu").step == 2
+    assert main(["train", "--resume", str(run)]) == 0  # once there is room again, it continues
+    assert load_run(run, "cpu").step == 6
+
+
+def test_unwritable_output_folder_is_one_line_error(tiny_scene, tmp_path, capsys, monkeypatch):
+    cfg = write_config(tmp_path / "c.toml", fast_dict(tiny_scene, tmp_path / "out"))
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *a, **kw):
+        if self.name == "tiny":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_mkdir(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    one_line_error(capsys, ["train", cfg], "Permission denied")
+
+
+def test_oserror_elsewhere_is_still_one_line(tmp_path, capsys, monkeypatch):
+    import nerfspec.cli as cli
+
+    def boom(args):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "x.png"))
+
+    monkeypatch.setitem(cli.COMMANDS, "eval", boom)
+    one_line_error(capsys, ["eval", tmp_path], "x.png: Read-only file system")
+
+
+def test_checkpoint_error_is_a_nerfspec_error():
+    from nerfspec.errors import NerfspecError
+
+    assert issubclass(CheckpointError, NerfspecError) and issubclass(OutputError, NerfspecError)
+    assert issubclass(DivergedError, NerfspecError)
