@@ -270,9 +270,9 @@ def cmd_mesh(args) -> int:
     chunk = num("--chunk", args.chunk, int, 1)
     if args.device not in ("auto", "cpu", "cuda"):
         raise NerfspecError(f"--device must be auto, cpu or cuda, got {args.device!r}")
-    run = load_run(args.run_dir, args.device)
     out = Path(args.out) if args.out else None
     fmt = meshing.output_format(out or Path("mesh"), args.format)
+    run = load_run(args.run_dir, args.device)
     out = out or run.run_dir / "mesh" / f"mesh.{fmt}"
     t0 = time.perf_counter()
     mesh, timings = meshing.extract_mesh(run, resolution, threshold, bbox, args.keep_largest, min_faces,
