@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +75,9 @@ def _pose(path: Path, k: int, frame: object) -> np.ndarray:
         raise DatasetError(f"{path}: frame {k} transform_matrix is not a numeric matrix") from None
     if mat.shape != (4, 4):
         raise DatasetError(f"{path}: frame {k} transform_matrix has shape {mat.shape}, expected (4, 4)")
-    if not np.isfinite(mat).all():
-        raise DatasetError(f"{path}: frame {k} transform_matrix has non-finite values")
+    if not np.isfinite(mat.astype(np.float32)).all():
+        what = "non-finite values" if not np.isfinite(mat).all() else "values too large for float32"
+        raise DatasetError(f"{path}: frame {k} transform_matrix has {what}")
     rot = mat[:3, :3]
     if not np.allclose(rot.T @ rot, np.eye(3), atol=1e-3) or not np.allclose(mat[3], [0, 0, 0, 1], atol=1e-6):
         raise DatasetError(f"{path}: frame {k} transform_matrix is not a rigid camera-to-world transform")
@@ -86,13 +88,20 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 AUXILIARY_IMAGES = ("_depth", "_normal", "_band", "_mask")  # written beside the views, not views
 
 
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except OSError:  # e.g. a name too long for the file system
+        return False
+
+
 def _image_file(root: Path, rel: str) -> Path:
     """``root/rel``; without a suffix the first of rel.png, rel.jpg, rel.jpeg that exists."""
     p = root / rel
-    if p.suffix.lower() in IMAGE_SUFFIXES or p.is_file():
+    if p.suffix.lower() in IMAGE_SUFFIXES or _is_file(p) or not p.name:
         return p
     for suffix in IMAGE_SUFFIXES:
-        if (candidate := p.with_name(p.name + suffix)).is_file():
+        if _is_file(candidate := p.with_name(p.name + suffix)):
             return candidate
     return p.with_name(p.name + ".png")
 
@@ -152,11 +161,17 @@ def to_rgba8(img: np.ndarray, path: Path, notes: set[str]) -> np.ndarray:
     return img
 
 
-def _read_image(path: Path, notes: set[str]) -> np.ndarray:
-    if path.is_dir():
+def _read_image(path: Path, notes: set[str], where: str = "") -> np.ndarray:
+    """An image file -> (H, W, 4) uint8; ``where`` (e.g. "frame 3 of transforms_train.json")
+    is added to the message when the file is missing."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DatasetError(f"{path}: image file not found" + (f" ({where})" if where else "")) from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot access image file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
         raise DatasetError(f"{path}: is a folder, not an image file")
-    if not path.is_file():
-        raise DatasetError(f"{path}: image file not found")
     try:
         img = iio.imread(path)
     except Exception as exc:  # imageio raises many types for corrupt files
@@ -167,7 +182,7 @@ def _read_image(path: Path, notes: set[str]) -> np.ndarray:
 
 def _read_band_image(path: Path, size: tuple[int, int]) -> np.ndarray:
     """A per-pixel band-index image (H, W) uint8 matching its view's size."""
-    if not path.is_file():
+    if not _is_file(path):
         raise DatasetError(f"{path}: band image file not found")
     try:
         band = np.asarray(iio.imread(path))
@@ -236,7 +251,7 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
             raise DatasetError(f"{path}: frames {seen[key]} and {k} both use {img_path.name}; "
                                "each frame needs its own image")
         seen[key] = k
-        img = _read_image(img_path, notes)
+        img = _read_image(img_path, notes, f"frame {k} of {path.name}")
         if full_size is None:
             full_size = img.shape[:2]
         elif img.shape[:2] != full_size:
