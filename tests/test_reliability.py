@@ -473,3 +473,11 @@ def test_checkpoint_error_is_a_nerfspec_error():
 
     assert issubclass(CheckpointError, NerfspecError) and issubclass(OutputError, NerfspecError)
     assert issubclass(DivergedError, NerfspecError)
+
+
+@pytest.mark.parametrize("fields,needle", [("", "name at least one field"), ("gauss,gaus", "unknown field 'gaus'"),
+                                           ("pe,pe", "a field is named twice")])
+def test_compare_with_an_impossible_field_list(tiny_scene, tmp_path, capsys, fields, needle):
+    one_line_error(capsys, ["compare", "--scene", tiny_scene, "--fields", fields, "--steps", "1",
+                            "--out", tmp_path / "cmp"], "--fields: " + needle)
+    assert not (tmp_path / "cmp" / "runs").exists()
