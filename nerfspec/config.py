@@ -151,8 +151,9 @@ class SamplerConfig:
     occ_ema_decay: float = 0.95
     update_every: int = 16  # steps between occupancy updates
     update_cells: int = 16384  # cells re-evaluated per update (a random subset)
-    warmup_steps: int = 64  # before this step every cell is re-evaluated
+    warmup_steps: int = 0  # before this step every cell is re-evaluated at each update
     backend: str = "auto"  # auto (nerfacc on CUDA) | torch | nerfacc
+    carve: bool = True  # start with cells that a training view sees as background empty
 
     def validate(self) -> None:
         _positive("sampler.grid_resolution", self.grid_resolution)

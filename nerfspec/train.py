@@ -20,6 +20,7 @@ from nerfspec.config import Config, TrainConfig
 from nerfspec.data.blender import BlenderSplit, composite, load_blender_split
 from nerfspec.errors import CheckpointError, DivergedError, NerfspecError, OutputError
 from nerfspec.metrics import psnr, psnr_from_mse
+from nerfspec.render.carving import carve_empty_cells
 from nerfspec.render.renderer import render_image, render_rays
 from nerfspec.run import (
     build_models,
@@ -112,6 +113,10 @@ class Trainer:
                 print(f"note: no validation images ({exc})", file=sys.stderr)
         self.batcher = RayBatcher(self.train_split, self.device)
         self.field, self.estimator = build_models(cfg, self.device)
+        if cfg.sampler.carve:  # on resume the checkpoint's grid replaces this
+            split = self.train_split
+            self.estimator.carve(carve_empty_cells(self.estimator.aabb.cpu(), cfg.sampler.grid_resolution,
+                                                   split.images[..., 3], split.poses, split.focal))
         self.optimizer = torch.optim.Adam(self.field.parameters(), lr=cfg.train.lr, eps=1e-15,
                                           weight_decay=cfg.train.weight_decay)
         self.generator = torch.Generator().manual_seed(cfg.train.seed)

@@ -121,3 +121,16 @@ def test_torch_and_nerfacc_grids_sample_alike():
         ta, tb = a.t_starts[a.ray_indices == r], b.t_starts[b.ray_indices == r]
         assert abs(len(ta) - len(tb)) <= 2
         assert abs(ta.min().item() - tb.min().item()) < 0.05
+
+
+def test_first_updates_sweep_unvisited_cells_which_stay_occupied():
+    cfg = SamplerConfig(grid_resolution=8, update_every=1, update_cells=128, warmup_steps=0)
+    grid = TorchOccupancyGrid(AABB, cfg)
+    seen = torch.zeros(512, dtype=torch.bool)
+    for step in range(4):
+        cells = grid.choose_cells(step, torch.Generator().manual_seed(step))
+        assert not seen[cells].any()  # never a cell twice while some are unvisited
+        seen[cells] = True
+        grid.update(step, lambda x: torch.zeros(len(x)), torch.Generator().manual_seed(step))
+        assert grid.binary[~seen].all() and not grid.binary[seen].any()
+    assert seen.all()

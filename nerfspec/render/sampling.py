@@ -157,7 +157,9 @@ class TorchOccupancyGrid(nn.Module):
     """An R^3 grid over ``aabb`` holding an EMA of each cell's opacity over one marching step.
 
     update: for the chosen cells c, occ_c <- max(decay occ_c, sigma(x_c) step) at a random point
-    x_c in the cell; a cell is occupied when occ_c > min(mean(occ), threshold).
+    x_c in the cell; a cell is occupied when occ_c > min(mean(occ), threshold). Cells never
+    evaluated yet (occ = -1) count as occupied and are chosen first, so the first updates
+    sweep the grid in slices of ``update_cells`` instead of paying for all R^3 cells at once.
     """
 
     def __init__(self, aabb: Tensor, cfg: SamplerConfig):
@@ -165,8 +167,15 @@ class TorchOccupancyGrid(nn.Module):
         self.cfg = cfg
         r = cfg.grid_resolution
         self.register_buffer("aabb", aabb.detach().float().clone())
-        self.register_buffer("occs", torch.zeros(r ** 3))
+        self.register_buffer("occs", torch.full((r ** 3,), -1.0))
         self.register_buffer("binary", torch.ones(r ** 3, dtype=torch.bool))
+        self.register_buffer("carved", torch.zeros(r ** 3, dtype=torch.bool))
+
+    def carve(self, empty: Tensor) -> None:
+        """Mark cells (flat (R^3,) mask) as known empty for good, e.g. from silhouettes."""
+        self.carved |= empty.to(self.carved.device)
+        self.occs[self.carved] = 0.0
+        self.binary &= ~self.carved
 
     @property
     def occupied_fraction(self) -> float:
@@ -189,6 +198,25 @@ class TorchOccupancyGrid(nn.Module):
                                     alpha_threshold, early_stop_eps)
         return samples
 
+    def choose_cells(self, step: int, generator: torch.Generator | None = None) -> Tensor:
+        """Cells to re-evaluate: all during warm-up; else unvisited cells first, then half
+        uniformly random and half among the occupied ones."""
+        cfg, device = self.cfg, self.occs.device
+        n_cells, n = self.occs.numel(), self.cfg.update_cells
+        if step < cfg.warmup_steps or n >= n_cells:
+            return torch.arange(n_cells, device=device)
+        unvisited = (self.occs < 0).nonzero().squeeze(-1)
+        unvisited = unvisited[~self.carved[unvisited]]
+        if unvisited.numel():
+            order = torch.randperm(unvisited.numel(), generator=generator).to(device)
+            return unvisited[order[:n]]
+        cells = torch.randint(n_cells, (n // 2,), generator=generator).to(device)
+        occupied = self.binary.nonzero().squeeze(-1)
+        if occupied.numel():
+            pick = torch.randint(occupied.numel(), (n - n // 2,), generator=generator).to(device)
+            cells = torch.cat([cells, occupied[pick]])
+        return cells
+
     @torch.no_grad()
     def update(self, step: int, density_fn: DensityFn, generator: torch.Generator | None = None) -> bool:
         """Refresh the grid every ``update_every`` steps; returns whether it did."""
@@ -196,25 +224,16 @@ class TorchOccupancyGrid(nn.Module):
         if step % cfg.update_every:
             return False
         r, device = cfg.grid_resolution, self.occs.device
-        n_cells = r ** 3
-        if step < cfg.warmup_steps or cfg.update_cells >= n_cells:
-            cells = torch.arange(n_cells, device=device)
-        else:
-            half = cfg.update_cells // 2
-            rand = torch.randint(n_cells, (half,), device=device, generator=generator)
-            occ_cells = self.binary.nonzero().squeeze(-1)
-            if occ_cells.numel():
-                pick = torch.randint(occ_cells.numel(), (half,), device=device, generator=generator)
-                rand = torch.cat([rand, occ_cells[pick]])
-            cells = rand
+        cells = self.choose_cells(step, generator)
         ijk = torch.stack([cells // (r * r), (cells // r) % r, cells % r], dim=-1).float()
-        jitter = torch.rand(ijk.shape, device=device, generator=generator)
+        jitter = torch.rand(ijk.shape, generator=generator).to(device)
         size = self.aabb[3:] - self.aabb[:3]
         x = self.aabb[:3] + (ijk + jitter) / r * size
         occ = torch.cat([density_fn(part).float() for part in x.split(65536)]) * cfg.render_step_size
         self.occs[cells] = torch.maximum(self.occs[cells] * cfg.occ_ema_decay, occ)
-        threshold = torch.clamp(self.occs.mean(), max=cfg.occ_threshold)
-        self.binary.copy_(self.occs > threshold)
+        visited = self.occs >= 0
+        threshold = torch.clamp(self.occs[visited].mean(), max=cfg.occ_threshold)
+        self.binary.copy_(((self.occs > threshold) | ~visited) & ~self.carved)
         return True
 
 
@@ -226,7 +245,20 @@ class NerfaccOccupancyGrid(nn.Module):
         import nerfacc
 
         self.cfg = cfg
+        self.register_buffer("aabb", aabb.detach().float().clone())
         self.grid = nerfacc.OccGridEstimator(roi_aabb=aabb.tolist(), resolution=cfg.grid_resolution, levels=1)
+
+        self.register_buffer("carved", torch.zeros(cfg.grid_resolution ** 3, dtype=torch.bool))
+
+    def carve(self, empty: Tensor) -> None:
+        """Mark cells (flat (R^3,) mask, x-major) as known empty for good."""
+        self.carved |= empty.to(self.carved.device)
+        self._apply_carving()
+
+    def _apply_carving(self) -> None:
+        shape = self.grid.binaries.shape
+        self.grid.binaries &= ~self.carved.reshape(shape)
+        self.grid.occs[self.carved] = 0.0
 
     @property
     def occupied_fraction(self) -> float:
@@ -256,6 +288,7 @@ class NerfaccOccupancyGrid(nn.Module):
             step=step, occ_eval_fn=lambda x: density_fn(x).float()[:, None] * cfg.render_step_size,
             occ_thre=cfg.occ_threshold, ema_decay=cfg.occ_ema_decay, warmup_steps=cfg.warmup_steps,
             n=1)
+        self._apply_carving()
         return True
 
 
