@@ -24,7 +24,10 @@ test: setup
 demo: setup
 	$(BIN)/nerfspec make-scene scenes/default.toml $(DEMO)/scene
 	$(BIN)/nerfspec train configs/demo.toml --force --eval
-	@echo "demo outputs: scene $(DEMO)/scene, run $(DEMO)/run (checkpoints, tb/), test renders and metrics.json in $(DEMO)/run/eval_test"
+	$(BIN)/nerfspec render $(DEMO)/run --frames 60 --outputs rgb,depth --out $(DEMO)/video
+	$(BIN)/nerfspec mesh $(DEMO)/run --resolution 128 --eval --out $(DEMO)/mesh/mesh.ply
+	@echo "demo outputs in $(DEMO): scene/ (generated views, ground-truth mesh.ply), run/ (config, checkpoints, tb/),"
+	@echo "  run/eval_test/ (test renders, metrics.json), video/ (orbit MP4: colour | depth), mesh/ (mesh.ply, metrics.json)"
 
 clean-demo:
 	rm -rf $(DEMO)
