@@ -7,6 +7,7 @@ Errors in what the user gave (dataset, config, run directory) print one line
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
     p.add_argument("--force", action="store_true", help="replace an existing run directory of the same name")
     p.add_argument("--eval", action="store_true", help="evaluate the test split when training ends")
+    p.add_argument("--gpus", type=int, default=1, metavar="N",
+                   help="data-parallel training over N processes (one per GPU; gloo on the CPU): "
+                   "the same as torchrun --nproc_per_node=N -m nerfspec train ...")
 
 
 def _add_eval(sub) -> None:
@@ -151,6 +155,11 @@ def cmd_train(args) -> int:
     from nerfspec.run import read_run_config
     from nerfspec.train import train
 
+    if args.gpus < 1:
+        raise NerfspecError(f"--gpus must be >= 1, got {args.gpus}")
+    if args.gpus > 1 and "WORLD_SIZE" not in os.environ:
+        return launch_data_parallel(args.gpus, sys.argv[1:])
+    rank0 = os.environ.get("RANK", "0") == "0"
     overrides = list(args.overrides)
     for flag, key in ((args.data, "data.root"), (args.name, "name"), (args.max_steps, "train.max_steps"),
                       (args.max_minutes, "train.max_minutes")):
@@ -170,6 +179,8 @@ def cmd_train(args) -> int:
         print(f"interrupted by {sig.name} at step {result.step}; checkpoint saved. Resume with: "
               f"nerfspec train --resume {result.run_dir}")
         return 128 + int(sig)  # 130 for SIGINT, 143 for SIGTERM
+    if not rank0:
+        return 0
     print(f"trained {result.step} steps in {result.elapsed_s / 60:.1f} min -> {result.run_dir}")
     if args.eval:
         from nerfspec.evaluate import evaluate
@@ -179,6 +190,25 @@ def cmd_train(args) -> int:
         print(f"test PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} "
               f"({len(metrics['views'])} views) -> {result.run_dir / 'eval_test'}")
     return 0
+
+
+def launch_data_parallel(n: int, argv: list[str]) -> int:
+    """Re-run this command under torch.distributed.run with ``n`` processes."""
+    import subprocess
+
+    rest, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--gpus":
+            skip = True
+            continue
+        if not a.startswith("--gpus="):
+            rest.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
+           "-m", "nerfspec", *rest]
+    return subprocess.call(cmd)
 
 
 def cmd_eval(args) -> int:

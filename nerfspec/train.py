@@ -20,6 +20,18 @@ from nerfspec.config import Config, TrainConfig
 from nerfspec.data.blender import BlenderSplit, composite, load_blender_split
 from nerfspec.errors import CheckpointError, DivergedError, NerfspecError, OutputError
 from nerfspec.metrics import psnr, psnr_from_mse
+from nerfspec.distributed import (
+    DistContext,
+    agree_max,
+    average_gradients,
+    barrier,
+    broadcast_state,
+    device_for,
+    init_from_env,
+    rank_seed,
+    shutdown,
+    weights_in_sync,
+)
 from nerfspec.render.carving import carve_empty_cells
 from nerfspec.render.renderer import render_image, render_rays
 from nerfspec.run import (
@@ -99,11 +111,14 @@ class TrainResult:
 class Trainer:
     """Holds the state of one run; ``fit()`` trains until the step or time budget is spent."""
 
-    def __init__(self, cfg: Config, run_dir: Path, resume: bool = False, quiet: bool = False):
-        self.cfg, self.run_dir, self.quiet = cfg, run_dir, quiet
+    def __init__(self, cfg: Config, run_dir: Path, resume: bool = False, quiet: bool = False,
+                 dist_ctx: DistContext | None = None):
+        self.cfg, self.run_dir, self.dist = cfg, run_dir, dist_ctx
+        self.is_main = dist_ctx is None or dist_ctx.is_main
+        self.quiet = quiet or not self.is_main
         if cfg.train.threads > 0:
             torch.set_num_threads(cfg.train.threads)
-        self.device = pick_device(cfg.train.device)
+        self.device = device_for(dist_ctx, pick_device(cfg.train.device))
         self.train_split = load_blender_split(cfg.data.root, "train", cfg.data.downscale)
         self.val_split = None
         if cfg.train.val_every > 0:
@@ -119,7 +134,9 @@ class Trainer:
                                                    split.images[..., 3], split.poses, split.focal))
         self.optimizer = torch.optim.Adam(self.field.parameters(), lr=cfg.train.lr, eps=1e-15,
                                           weight_decay=cfg.train.weight_decay)
-        self.generator = torch.Generator().manual_seed(cfg.train.seed)
+        self.generator = torch.Generator().manual_seed(rank_seed(cfg.train.seed, dist_ctx))
+        if dist_ctx is not None:
+            broadcast_state(self.field)
         self.step, self.elapsed_s, self.rays = 0, 0.0, cfg.train.rays_per_step
         # numerical faults: skipped steps, the current run of them, restores, lr multiplier
         self.skipped_steps, self.bad_streak, self.restores, self.lr_scale = 0, 0, 0, 1.0
@@ -170,8 +187,9 @@ class Trainer:
         self.step = int(state["step"])
         self.rays = int(state["schedule"]["rays"])
 
-    def save(self) -> Path:
-        path = save_checkpoint(self.run_dir, self.state_dict(), self.step)
+    def save(self) -> Path | None:
+        """Write a checkpoint (rank 0 only under data parallelism)."""
+        path = save_checkpoint(self.run_dir, self.state_dict(), self.step) if self.is_main else None
         self._saved_step = self.step
         return path
 
@@ -211,7 +229,8 @@ class Trainer:
             group["lr"] = lr
         self.field.set_progress(self.step, progress)
         self.field.train()
-        self.estimator.update(self.step, self.field.density, self.generator)
+        if self.estimator.update(self.step, self.field.density, self.generator) and self.dist is not None:
+            broadcast_state(self.estimator)  # every rank marches the same grid
 
         origins, dirs, rgba = self.batcher.sample(self.rays, self.generator)
         if cfg.data.train_background == "random":
@@ -223,12 +242,19 @@ class Trainer:
         loss = F.mse_loss(out.rgb, target)
         self.optimizer.zero_grad(set_to_none=True)
         finite = True
-        if out.n_samples > 0:
+        has_grad = out.n_samples > 0
+        if has_grad:
             loss.backward()
+        if self.dist is not None:  # every rank joins, so one without samples cannot stall the rest
+            average_gradients(list(self.field.parameters()), self.dist)
+            has_grad = True
+        if has_grad:
             grads = [p.grad for p in self.field.parameters() if p.grad is not None]
             norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=loss.device)
-            # one host sync for both checks: the sum is finite iff loss and gradient norm are
-            finite = bool(torch.isfinite(loss.detach().float() + norm.float()))
+            # one host sync for both checks: the sum is finite iff loss and gradient norm are;
+            # under data parallelism only the (shared) gradient decides, so ranks agree
+            check = norm.float() if self.dist is not None else loss.detach().float() + norm.float()
+            finite = bool(torch.isfinite(check))
             if finite:
                 self.optimizer.step()
         if finite:
@@ -268,7 +294,12 @@ class Trainer:
                    dynamic_ncols=True)
         window = {"loss": 0.0, "good": 0, "rays": 0, "samples": 0, "n": 0, "time": 0.0}
         try:
-            while self.step < cfg.max_steps and not self.stop_requested:
+            while self.step < cfg.max_steps:
+                if self.dist is not None:  # ranks stop together: the slowest clock and any signal
+                    self.elapsed_s, stop = agree_max([self.elapsed_s, float(self.stop_requested)], self.device)
+                    self.stop_requested = self.stop_requested or stop > 0
+                if self.stop_requested:
+                    break
                 if cfg.max_minutes > 0 and self.elapsed_s >= 60.0 * cfg.max_minutes:
                     break
                 t0 = time.perf_counter()
@@ -345,20 +376,35 @@ def train(cfg: Config, resume_dir: str | Path | None = None, force: bool = False
     """Create (or resume) a run directory and train; returns where it went and how far."""
     from torch.utils.tensorboard import SummaryWriter
 
+    ctx = init_from_env(cfg.train.device)
+    main = ctx is None or ctx.is_main
     if resume_dir is not None:
         run_dir = Path(resume_dir)
         read_run_config(run_dir)  # checks it is a run
-        trainer = Trainer(cfg, run_dir, resume=True, quiet=quiet)
+        trainer = Trainer(cfg, run_dir, resume=True, quiet=quiet, dist_ctx=ctx)
     else:
-        check_new_run_dir(cfg, force=force)
-        trainer = Trainer(cfg, None, quiet=quiet)  # reads the dataset before anything is written
-        trainer.run_dir = run_dir = create_run_dir(cfg, force=force)
-    try:
-        writer = SummaryWriter(str(run_dir / "tb"))
-    except OSError as exc:
-        raise OutputError(f"cannot write TensorBoard logs to {run_dir / 'tb'} ({describe_os_error(exc)})") from None
+        if main:
+            check_new_run_dir(cfg, force=force)
+        trainer = Trainer(cfg, None, quiet=quiet, dist_ctx=ctx)  # reads the dataset before anything is written
+        run_dir = create_run_dir(cfg, force=force) if main else Path(cfg.output_dir) / cfg.name
+        trainer.run_dir = run_dir
+        barrier()
+    writer = None
+    if main:
+        try:
+            writer = SummaryWriter(str(run_dir / "tb"))
+        except OSError as exc:
+            raise OutputError(f"cannot write TensorBoard logs to {run_dir / 'tb'} ({describe_os_error(exc)})") from None
     try:
         result = trainer.fit(writer, on_step=on_step)
+        if ctx is not None:
+            in_sync = weights_in_sync(trainer.field, trainer.device)
+            if main:
+                print(f"data parallel: {ctx.world_size} ranks, weights identical across ranks: {in_sync}")
+            barrier()
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
+        if ctx is not None:
+            shutdown()
     return result
