@@ -29,7 +29,7 @@ from nerfspec.errors import NerfspecError
 from nerfspec.run import build_models
 from nerfspec.train import Trainer
 
-from conftest import tiny_config_dict
+from tests.conftest import tiny_config_dict
 
 DATASET_VARIANTS = 320
 CONFIG_VARIANTS = 160

@@ -31,7 +31,7 @@ from nerfspec.run import (
 )
 from nerfspec.train import Trainer, learning_rate, run_progress, train
 
-from conftest import tiny_config_dict
+from tests.conftest import tiny_config_dict
 
 # an even smaller set-up than tiny_config: one thread, few rays, a narrow field
 FAST = dict(rays_per_step=64, threads=1, log_every=5)
