@@ -25,7 +25,7 @@ from nerfspec.compare import (
 from nerfspec.config import ConfigError, config_from_dict
 from nerfspec.report import choose_sweeps, mark_selected, mean_curve, power_db
 
-from conftest import tiny_config_dict
+from tests.conftest import tiny_config_dict
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

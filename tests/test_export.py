@@ -18,7 +18,7 @@ from nerfspec.config import config_from_dict
 from nerfspec.errors import NerfspecError
 from nerfspec.export import geometry, mesh as meshing, video
 
-from conftest import tiny_config_dict
+from tests.conftest import tiny_config_dict
 
 # ----------------------------------------------------------------------------- pure helpers
 
