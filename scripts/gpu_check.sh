@@ -49,7 +49,9 @@ $PY -m pytest -q -rs tests/test_volume.py tests/test_sampling.py tests/test_cuda
 step "timed training: gauss on lego, ${minutes} min"
 if [ ! -f "$data/transforms_train.json" ]; then echo "no lego data at $data"; exit 1; fi
 extra=()
-if [ "$dry" = 1 ]; then extra=(--max-steps 3 --set data.downscale=8 --set eval.every=100); fi
+if [ "$dry" = 1 ]; then  # a CPU rehearsal: tiny batches, few views
+  extra=(--max-steps 3 --set data.downscale=8 --set eval.every=100 --set train.rays_per_step=64 --set train.target_samples=4096)
+fi
 $PY -m nerfspec train configs/lego_gauss_gpu.toml --data "$data" --max-minutes "$minutes" \
     --set "output_dir='$out'" --force --eval "${extra[@]}"
 $PY - "$out/lego_gauss_gpu" <<'PY' | tee "$out/summary.txt"
