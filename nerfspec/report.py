@@ -240,6 +240,15 @@ def _pyplot():
     return plt
 
 
+
+def _finish(plt, fig, ax, path: Path) -> None:
+    """Grid, legend, tight layout; write the PNG and free the figure."""
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
 def plot_curves(fields: list[dict], x: str, path: Path) -> None:
     """Test-subset PSNR against ``x`` ("elapsed_s" or "step"), one line per field."""
     plt = _pyplot()
@@ -252,11 +261,7 @@ def plot_curves(fields: list[dict], x: str, path: Path) -> None:
     ax.set_xlabel("training time (min)" if x == "elapsed_s" else "training step")
     ax.set_ylabel("test PSNR (dB, curve subset)")
     ax.set_title("PSNR against " + ("wall time" if x == "elapsed_s" else "steps"))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path)
 
 
 def plot_spectrum_heatmap(field: dict, labels: list[str], vmin: float, vmax: float, path: Path) -> None:
@@ -294,11 +299,7 @@ def plot_spectrum_final(fields: list[dict], labels: list[str], path: Path) -> No
     ax.set_xlabel("frequency band (period; low frequencies left)")
     ax.set_ylabel("residual power (dB)")
     ax.set_title("Residual spectrum at the end of training (lower is better)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path)
 
 
 def plot_sweep(fld: str, choice: dict, rows: list[dict], path: Path) -> None:
@@ -322,11 +323,7 @@ def plot_sweep(fld: str, choice: dict, rows: list[dict], path: Path) -> None:
     ax.set_xlabel(choice["key"])
     ax.set_ylabel("PSNR (dB)")
     ax.set_title(f"{choice['key']}: underfitting (low) vs overfitting (high)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path)
 
 
 def plot_bands(fields: list[dict], runs: list[dict], path: Path) -> None:
@@ -342,11 +339,7 @@ def plot_bands(fields: list[dict], runs: list[dict], path: Path) -> None:
     ax.set_xlabel("band (cycles per unit)")
     ax.set_ylabel("test PSNR in the band (dB)")
     ax.set_title("Per-band PSNR")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path)
 
 
 def make_plots(results: dict, out: Path) -> dict[str, str]:
