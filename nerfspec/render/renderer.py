@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from nerfspec.cameras import image_rays
 from nerfspec.fields.base import RadianceField
-from nerfspec.render.sampling import march_front_to_back
+from nerfspec.render.sampling import NerfaccOccupancyGrid, march_front_to_back
 from nerfspec.render.volume import composite_rays, exclusive_sum_packed
 
 
@@ -36,7 +36,7 @@ def render_rays(field: RadianceField, estimator: nn.Module, origins: Tensor, dir
         return RenderResult(background.expand(n_rays, 3).clone(), zeros, zeros, 0)
     points = samples.points(origins, dirs)
     sigmas, rgbs = field(points, dirs[samples.ray_indices])
-    use_nerfacc = origins.is_cuda and type(estimator).__name__ == "NerfaccOccupancyGrid"
+    use_nerfacc = origins.is_cuda and isinstance(estimator, NerfaccOccupancyGrid)
     rgb, opacity, depth = composite_rays(samples.t_starts, samples.t_ends, sigmas, rgbs,
                                          samples.ray_indices, n_rays, use_nerfacc=use_nerfacc)
     return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, len(samples))
