@@ -1,8 +1,10 @@
 """Where the training step's time goes, for a config on this machine.
 
-Prints rays/s and samples/s of the training step, the share of step time spent outside the
-field's forward and backward, and the field's achieved GFLOP/s next to this machine's measured
-float32 GEMM GFLOP/s. The first ``--warmup`` steps (occupancy grid still coarse) are trained
+Prints rays/s and samples/s of the training step, how the step's time splits between the
+field (the training pass's forward and backward, and the gradient-free density queries the
+sampler makes for early ray termination and occupancy updates) and everything else (marching,
+compositing, batching, optimiser), and the field's achieved GFLOP/s next to this machine's
+measured float32 GEMM GFLOP/s. The first ``--warmup`` steps (occupancy grid still coarse) are trained
 but not timed, so the figures describe the steady state.
 
     python scripts/bench_train.py configs/lego_gauss.toml --warmup 200 --steps 30
@@ -37,19 +39,32 @@ def linear_flops_per_sample(module: torch.nn.Module) -> int:
     return sum(2 * m.in_features * m.out_features for m in module.modules() if isinstance(m, torch.nn.Linear))
 
 
+class TimedDensity:
+    """``density_fn`` that adds the time of each call to ``seconds``."""
+
+    def __init__(self, density_fn):
+        self.density_fn, self.seconds = density_fn, 0.0
+
+    def __call__(self, x):
+        t0 = time.perf_counter()
+        out = self.density_fn(x)
+        self.seconds += time.perf_counter() - t0
+        return out
+
+
 def timed(fn):
     t0 = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t0
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps first")
     parser.add_argument("--steps", type=int, default=30, help="timed steps")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     cfg = load_config(args.config, args.overrides + ["train.val_every=0", "name=bench"])
     trainer = Trainer(cfg, run_dir=None, quiet=True)
@@ -61,13 +76,14 @@ def main() -> None:
     field, est = trainer.field, trainer.estimator
     totals = {k: 0.0 for k in ("update", "batch", "sample", "field", "render", "optim")}
     rays = samples = 0
+    queries = TimedDensity(field.density)  # the sampler's gradient-free field calls
     for _ in range(args.steps):
         # The same work as Trainer.train_step, phase by phase, plus the field pass alone.
-        _, t = timed(lambda: est.update(trainer.step, field.density, trainer.generator))
+        _, t = timed(lambda: est.update(trainer.step, queries, trainer.generator))
         totals["update"] += t
         (o, d, rgba), t = timed(lambda: trainer.batcher.sample(trainer.rays, trainer.generator))
         totals["batch"] += t
-        s, t = timed(lambda: est.sample(o, d, field.density))
+        s, t = timed(lambda: est.sample(o, d, queries))
         totals["sample"] += t
         pts, dirs = s.points(o, d), d[s.ray_indices]
 
@@ -105,8 +121,12 @@ def main() -> None:
           f"{step_time / args.steps * 1000:.0f} ms/step")
     for key in ("update", "batch", "sample", "render", "optim"):
         print(f"  {key:7s} {totals[key] / step_time * 100:5.1f}%")
-    print(f"field forward+backward alone: {field_time / step_time * 100:.1f}% of the step "
-          f"-> non-field share {100 * (1 - field_time / step_time):.1f}%")
+    query_share = queries.seconds / step_time * 100
+    field_share = field_time / step_time * 100
+    print(f"field forward+backward (training pass): {field_share:.1f}% of the step")
+    print(f"field density queries of the sampler (early stop, occupancy updates; no grad): {query_share:.1f}%")
+    print(f"-> outside the field (marching, compositing, batching, optimiser): "
+          f"{100 - field_share - query_share:.1f}%; outside the training pass: {100 - field_share:.1f}%")
     print(f"field: {flops / field_time / 1e9:.1f} GFLOP/s achieved; machine float32 GEMM "
           f"{gemm_gflops():.1f} GFLOP/s" + (f", bf16 GEMM {gemm_gflops(dtype=torch.bfloat16, repeats=1):.1f} GFLOP/s" if prec == "bf16" else ""))
 
