@@ -341,8 +341,11 @@ class Trainer:
         loss = window["loss"] / window["good"] if window["good"] else math.nan
         rays_s = window["rays"] / max(window["time"], 1e-9)
         spr = window["samples"] / max(window["rays"], 1)
-        bar.set_postfix(loss=f"{loss:.4f}", psnr=f"{psnr_from_mse(loss):.2f}",
-                        rays_s=f"{rays_s:.0f}", spr=f"{spr:.1f}")
+        postfix = {"loss": f"{loss:.4f}", "psnr": f"{psnr_from_mse(loss):.2f}",
+                   "rays_s": f"{rays_s:.0f}", "spr": f"{spr:.1f}"}
+        if self.cfg.train.max_minutes > 0:  # the wall-time budget usually ends the run, not max_steps
+            postfix["min"] = f"{self.elapsed_s / 60:.1f}/{self.cfg.train.max_minutes:g}"
+        bar.set_postfix(postfix)
         if writer is None:
             return
         scalars = {"train/loss": loss, "train/psnr": psnr_from_mse(loss), "train/lr": stats["lr"],
