@@ -307,7 +307,7 @@ def cmd_mesh(args) -> int:
     t0 = time.perf_counter()
     mesh, timings = meshing.extract_mesh(run, resolution, threshold, bbox, args.keep_largest, min_faces,
                                          use_occupancy=not args.full, colours=not args.no_colours,
-                                         chunk=chunk, progress=True)
+                                         chunk=chunk, progress=True, keep_volume=args.eval)
     seconds = time.perf_counter() - t0
     meshing.write_mesh(mesh, out, fmt)
     components = int(meshing.component_labels(mesh).max() + 1) if len(mesh.faces) else 0
@@ -317,15 +317,20 @@ def cmd_mesh(args) -> int:
           f"{timings['density_s']:.1f} s; marching cubes {timings['marching_cubes_s']:.1f} s; "
           f"colours {timings['colours_s']:.1f} s)")
     if args.eval:
-        metrics = meshing.evaluate_geometry(run, mesh, threshold, tau, samples)
+        metrics = meshing.evaluate_geometry(run, mesh, threshold, tau, samples,
+                                            volume=timings["volume"], volume_bbox=timings["bbox"])
         metrics.update({"threshold": threshold, "resolution": resolution, "mesh": str(out),
                         "vertices": len(mesh.vertices), "faces": len(mesh.faces), "components": components,
                         "watertight": bool(mesh.is_watertight), "extraction_s": seconds, "step": run.step})
         path = run.run_dir / "mesh" / "metrics.json"
         meshing.write_metrics(path, metrics)
-        print(f"Chamfer-L1 {metrics['chamfer_l1']:.4f}, F-score@{tau:g} {metrics['fscore']:.3f} "
-              f"(precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}), "
-              f"IoU {metrics['iou']:.3f} -> {path}")
+        if metrics["chamfer_l1"] is None:
+            print(f"no surface: the density never reaches {threshold:g} (try a lower --threshold); "
+                  f"F-score 0, IoU {metrics['iou']:.3f} -> {path}")
+        else:
+            print(f"Chamfer-L1 {metrics['chamfer_l1']:.4f}, F-score@{tau:g} {metrics['fscore']:.3f} "
+                  f"(precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}), "
+                  f"IoU {metrics['iou']:.3f} -> {path}")
     return 0
 
 

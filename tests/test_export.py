@@ -234,6 +234,16 @@ def test_sphere_meshes_to_its_radius(sphere_run, capsys):
     assert 0 <= metrics["fscore"] <= 1 and metrics["components"] == 1
 
 
+def test_mesh_eval_without_surface_reports_iou_and_no_distance(sphere_run, tmp_path, capsys):
+    rc = main(["mesh", str(sphere_run), "--resolution", "16", "--threshold", "1e9", "--eval",
+               "--eval-samples", "2000", "--out", str(tmp_path / "empty.ply")])
+    assert rc == 0
+    assert "no surface" in capsys.readouterr().out
+    metrics = json.loads((sphere_run / "mesh" / "metrics.json").read_text())
+    assert metrics["chamfer_l1"] is None and metrics["fscore"] == 0.0 and metrics["vertices"] == 0
+    assert metrics["iou"] == 0.0  # nothing predicted inside, a sphere of ground truth
+
+
 def test_mesh_default_ply_has_vertex_colours(sphere_run):
     from nerfspec.run import load_run
 
@@ -298,3 +308,26 @@ def test_bad_options_are_one_line_exit_2(args, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert "run directory" not in err  # the option is checked before the run is loaded
+
+
+def test_fill_cavities_fills_a_hollow_shell_but_not_an_open_cup():
+    r = np.linalg.norm(np.stack(np.meshgrid(*[np.linspace(-1, 1, 33)] * 3, indexing="ij")), axis=0)
+    shell = (r > 0.6) & (r < 0.8)
+    solid = geometry.fill_cavities(shell)
+    assert solid[16, 16, 16] and np.array_equal(solid, r < 0.8)
+    cup = shell & ~((np.arange(33) > 24)[None, None, :])  # cut the top off: the inside opens
+    assert not geometry.fill_cavities(cup)[16, 16, 16]
+    # a cavity corner that no axis ray from the border reaches, open through a corridor
+    box = np.ones((12, 12, 12), bool)
+    box[2:10, 2:10, 2:10] = False  # cavity
+    box[5, 5, 0:2] = False  # corridor into it along z
+    assert not geometry.fill_cavities(box)[3, 3, 5]  # reached by growing, not by the axis seed
+    box[5, 5, 0:2] = True  # sealed again
+    assert geometry.fill_cavities(box)[3, 3, 5]
+
+
+def test_grid_lookup_takes_the_nearest_grid_point():
+    grid = np.arange(27).reshape(3, 3, 3)
+    box = torch.tensor([0.0, 0.0, 0.0, 2.0, 2.0, 2.0])
+    pts = np.array([[0.1, 0.0, 0.0], [1.9, 2.0, 1.2], [5.0, -1.0, 0.6]])
+    assert meshing.grid_lookup(grid, box, pts).tolist() == [0, 26 - 1 + 0, 18 + 0 + 1]

@@ -8,6 +8,8 @@ All distances are in scene units. Surfaces are compared through point samples on
 * F-score at tau    precision = mean_p [d(p, G) < tau], recall = mean_g [d(g, P) < tau],
                     F = 2 precision recall / (precision + recall)
 * volumetric IoU    |A and B| / |A or B| over occupancy samples
+* solid occupancy   a voxel set plus its cavities: the empty voxels that no 6-connected
+                    path of empty voxels links to the grid's border
 """
 
 from __future__ import annotations
@@ -60,6 +62,42 @@ def volume_iou(occ_a: np.ndarray, occ_b: np.ndarray) -> float:
         raise ValueError(f"occupancy shapes differ: {a.shape} vs {b.shape}")
     union = np.count_nonzero(a | b)
     return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+def _shifted_or(mask: np.ndarray) -> np.ndarray:
+    """mask OR its 6 face neighbours (no wrap-around at the borders)."""
+    out = mask.copy()
+    for axis in range(3):
+        for lo, hi in ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None))):
+            dst = [slice(None)] * 3
+            src = [slice(None)] * 3
+            dst[axis], src[axis] = lo, hi
+            out[tuple(dst)] |= mask[tuple(src)]
+    return out
+
+
+def fill_cavities(inside: np.ndarray, max_iterations: int | None = None) -> np.ndarray:
+    """Solid occupancy of a boolean voxel grid (X, Y, Z): ``inside`` plus every empty voxel
+    not 6-connected through empty voxels to the grid's border (hollow interiors filled).
+
+    The outside starts as the empty voxels that see a border along a grid axis (an axis ray
+    through empty voxels only) and grows through empty face neighbours until it stops
+    changing, which takes few steps unless empty space winds through narrow pockets.
+    """
+    inside = np.asarray(inside, dtype=bool)
+    empty = ~inside
+    outside = np.zeros_like(empty)
+    for axis in range(3):
+        for flip in (False, True):
+            e = np.flip(empty, axis) if flip else empty
+            seen = np.logical_and.accumulate(e, axis=axis)
+            outside |= np.flip(seen, axis) if flip else seen
+    for _ in range(max_iterations or 4 * sum(inside.shape)):
+        grown = _shifted_or(outside) & empty
+        if np.array_equal(grown, outside):
+            break
+        outside = grown
+    return ~outside
 
 
 def winding_number(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,

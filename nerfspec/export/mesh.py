@@ -169,8 +169,9 @@ def check_bbox(bbox) -> Tensor:
 def extract_mesh(run: LoadedRun, resolution: int = 256, threshold: float = DEFAULT_THRESHOLD,
                  bbox=None, keep_largest: bool = False, min_component_faces: int = 0,
                  use_occupancy: bool = True, colours: bool = True, chunk: int = 65536,
-                 progress: bool = False) -> tuple[trimesh.Trimesh, dict]:
-    """The run's iso-surface {sigma = threshold} as a (vertex-coloured) mesh, and timings."""
+                 progress: bool = False, keep_volume: bool = False) -> tuple[trimesh.Trimesh, dict]:
+    """The run's iso-surface {sigma = threshold} as a (vertex-coloured) mesh, and timings
+    (with ``keep_volume``, also the density grid "volume" (R, R, R) and its "bbox" (6,))."""
     if resolution < 2:
         raise NerfspecError(f"mesh resolution must be >= 2, got {resolution}")
     if not threshold > 0:
@@ -194,20 +195,38 @@ def extract_mesh(run: LoadedRun, resolution: int = 256, threshold: float = DEFAU
     t3 = time.perf_counter()
     timings = {"density_s": t1 - t0, "marching_cubes_s": t2 - t1, "colours_s": t3 - t2,
                "total_s": t3 - t0, "queries": queries, "grid_points": resolution ** 3}
+    if keep_volume:
+        timings.update(volume=volume, bbox=box)
     return mesh, timings
+
+
+def grid_lookup(grid: np.ndarray, bbox: Tensor, points: np.ndarray) -> np.ndarray:
+    """Values of ``grid`` (R, R, R) sampled at the corners-inclusive grid over bbox, at the
+    grid point nearest to each of points (Q, 3) -> (Q,); points outside the box clamp."""
+    lo = np.asarray([float(bbox[a]) for a in range(3)])
+    hi = np.asarray([float(bbox[a + 3]) for a in range(3)])
+    res = np.asarray(grid.shape)
+    idx = np.rint((np.asarray(points) - lo) / (hi - lo) * (res - 1)).astype(np.int64)
+    idx = np.clip(idx, 0, res - 1)
+    return grid[idx[:, 0], idx[:, 1], idx[:, 2]]
 
 
 @torch.no_grad()
 def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, tau: float,
-                      samples: int = 100_000, seed: int = 0) -> dict:
+                      samples: int = 100_000, seed: int = 0, volume: np.ndarray | None = None,
+                      volume_bbox: Tensor | None = None) -> dict:
     """Chamfer-L1, F-score at ``tau`` (scene units) and volumetric IoU against the scene's
     ground truth (``data.root/mesh.ply``).
 
     Surfaces: ``samples`` area-uniform points on each mesh. IoU: ``samples`` uniform points in
-    the data box; predicted occupancy is sigma(x) > threshold (the density field itself, not
-    the mesh); ground-truth occupancy is the analytic primitives' SDF < 0 when the scene folder
+    the data box; predicted occupancy ("iou") is the solid {sigma > threshold} of the mesh's
+    density grid ``volume`` over ``volume_bbox`` with hollow interiors filled (a NeRF only needs
+    an opaque shell, and the density inside one is never supervised), at the nearest grid
+    point; "iou_density" uses sigma(x) > threshold itself, as does "iou" without a volume;
+    ground-truth occupancy is the analytic primitives' SDF < 0 when the scene folder
     has the generator's ``scene.toml``, else the winding number of mesh.ply > 0.5 (robust to the
-    generator's union mesh, which is not watertight where primitives touch).
+    generator's union mesh, which is not watertight where primitives touch). An empty mesh
+    (no density reaches ``threshold``) has no Chamfer distance (None), F-score 0 and its IoU.
     """
     root = Path(run.cfg.data.root)
     gt_path = root / "mesh.ply"
@@ -217,17 +236,23 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
         gt = trimesh.load(gt_path, force="mesh", process=False)
     except Exception as exc:
         raise NerfspecError(f"{gt_path}: cannot read the ground-truth mesh ({type(exc).__name__})") from None
-    if len(mesh.faces) == 0:
-        raise NerfspecError("the extracted mesh is empty; lower --threshold or check the run")
-    pred_pts = np.asarray(trimesh.sample.sample_surface(mesh, samples, seed=seed)[0])
-    gt_pts = np.asarray(trimesh.sample.sample_surface(gt, samples, seed=seed + 1)[0])
-    f, precision, recall = geometry.fscore(pred_pts, gt_pts, tau)
+    if len(mesh.faces):
+        pred_pts = np.asarray(trimesh.sample.sample_surface(mesh, samples, seed=seed)[0])
+        gt_pts = np.asarray(trimesh.sample.sample_surface(gt, samples, seed=seed + 1)[0])
+        f, precision, recall = geometry.fscore(pred_pts, gt_pts, tau)
+        chamfer = geometry.chamfer_l1(pred_pts, gt_pts)
+    else:  # no surface at this threshold (e.g. a field too blurred to reach it): no distance
+        f, precision, recall, chamfer = 0.0, None, 0.0, None
 
     box = torch.as_tensor(run.cfg.data.aabb, dtype=torch.float32)
     gen = torch.Generator().manual_seed(seed)
     x = box[:3] + torch.rand(samples, 3, generator=gen) * (box[3:] - box[:3])
     sigma = torch.cat([run.field.density(c.to(run.device)).float().cpu() for c in x.split(65536)])
-    pred_occ = (sigma > threshold).numpy()
+    density_occ = (sigma > threshold).numpy()
+    pred_occ = density_occ
+    if volume is not None:
+        solid = geometry.fill_cavities(volume > threshold)
+        pred_occ = grid_lookup(solid, volume_bbox, x.numpy()) & _inside_box(x.numpy(), volume_bbox)
     scene_toml = root / "scene.toml"
     if scene_toml.is_file():
         from nerfspec.data import raycast
@@ -239,13 +264,21 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
         gt_occ = geometry.winding_number(x.numpy(), gt.vertices, gt.faces) > 0.5
         gt_source = "winding number of mesh.ply > 0.5"
     return {
-        "chamfer_l1": geometry.chamfer_l1(pred_pts, gt_pts),
+        "chamfer_l1": chamfer,
         "fscore": f, "precision": precision, "recall": recall, "fscore_tau": tau,
         "iou": geometry.volume_iou(pred_occ, gt_occ),
+        "iou_density": geometry.volume_iou(density_occ, gt_occ),
         "surface_samples": samples, "iou_samples": samples,
-        "iou_occupancy_pred": f"density > {threshold}", "iou_occupancy_gt": gt_source,
+        "iou_occupancy_pred": (f"density > {threshold} on the mesh grid, cavities filled" if volume is not None
+                               else f"density > {threshold}"), "iou_occupancy_gt": gt_source,
         "ground_truth": str(gt_path), "units": "scene units",
     }
+
+
+def _inside_box(points: np.ndarray, bbox: Tensor) -> np.ndarray:
+    lo = np.asarray([float(bbox[a]) for a in range(3)])
+    hi = np.asarray([float(bbox[a + 3]) for a in range(3)])
+    return np.all((points >= lo) & (points <= hi), axis=1)
 
 
 def write_mesh(mesh: trimesh.Trimesh, path: Path, fmt: str) -> Path:
