@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from nerfspec.errors import NerfspecError
+from nerfspec.memory import keep_freed_memory
 
 
 def _add_train(sub) -> None:
@@ -340,6 +341,7 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory()
     try:
         return COMMANDS[args.command](args)
     except NerfspecError as exc:

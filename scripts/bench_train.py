@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from nerfspec.config import load_config
 from nerfspec.data.blender import composite
 from nerfspec.fields.heads import resolve_precision
+from nerfspec.memory import keep_freed_memory
 from nerfspec.train import Trainer
 
 
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps first")
     parser.add_argument("--steps", type=int, default=30, help="timed steps")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the nerfspec command does
 
     cfg = load_config(args.config, args.overrides + ["train.val_every=0", "name=bench"])
     trainer = Trainer(cfg, run_dir=None, quiet=True)
