@@ -65,8 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps first")
     parser.add_argument("--steps", type=int, default=30, help="timed steps")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's allocator settings alone (for comparison)")
     args = parser.parse_args(argv)
-    keep_freed_memory()  # as the nerfspec command does
+    if not args.default_malloc:
+        keep_freed_memory()  # as the nerfspec command does
 
     cfg = load_config(args.config, args.overrides + ["train.val_every=0", "name=bench"])
     trainer = Trainer(cfg, run_dir=None, quiet=True)
