@@ -128,7 +128,9 @@ def _add_mesh(sub) -> None:
     p.add_argument("--full", action="store_true", help="query every grid point (default: only points in "
                    "cells the run's occupancy grid marks occupied, grown by one cell; the rest count as empty)")
     p.add_argument("--eval", action="store_true", help="Chamfer-L1, F-score and volumetric IoU against "
-                   "data.root/mesh.ply (generated scenes) -> RUN_DIR/mesh/metrics.json")
+                   "data.root/mesh.ply (generated scenes) -> RUN_DIR/mesh/metrics.json; IoU is of the "
+                   "solid {density > threshold} with hollow interiors filled (iou_density: without); "
+                   "with no surface at the threshold, Chamfer is null and F-score 0")
     p.add_argument("--fscore-tau", default="0.02", help="F-score distance threshold in scene units (default 0.02, "
                    "about 2 voxels of a 256^3 grid over the 3-unit box)")
     p.add_argument("--eval-samples", default="100000", help="surface points per mesh and occupancy points "

@@ -331,3 +331,8 @@ def test_grid_lookup_takes_the_nearest_grid_point():
     box = torch.tensor([0.0, 0.0, 0.0, 2.0, 2.0, 2.0])
     pts = np.array([[0.1, 0.0, 0.0], [1.9, 2.0, 1.2], [5.0, -1.0, 0.6]])
     assert meshing.grid_lookup(grid, box, pts).tolist() == [0, 26 - 1 + 0, 18 + 0 + 1]
+
+
+def test_box_corners_splits_min_and_max():
+    lo, hi = meshing.box_corners(torch.tensor([-1.0, -2.0, -3.0, 1.0, 2.0, 3.0]))
+    assert lo.tolist() == [-1.0, -2.0, -3.0] and hi.tolist() == [1.0, 2.0, 3.0]

@@ -26,6 +26,12 @@ FORMATS = ("ply", "obj", "glb")
 DEFAULT_THRESHOLD = 10.0  # sigma per scene unit: a 0.1-unit layer at this density stops 63% of the light
 
 
+def box_corners(bbox) -> tuple[np.ndarray, np.ndarray]:
+    """(lo (3,), hi (3,)) float64 of bbox = [xmin, ymin, zmin, xmax, ymax, zmax]."""
+    b = np.asarray([float(v) for v in bbox], dtype=np.float64)
+    return b[:3], b[3:]
+
+
 def grid_axes(bbox: Tensor, resolution: int) -> list[Tensor]:
     """Three (R,) coordinate vectors lo_a + i (hi_a - lo_a) / (R - 1), i = 0..R-1, for
     bbox = [xmin, ymin, zmin, xmax, ymax, zmax]."""
@@ -102,8 +108,8 @@ def marching_cubes(volume: np.ndarray, bbox: Tensor, threshold: float) -> trimes
 
     padded = np.pad(volume, 1, mode="constant", constant_values=0.0)
     verts, faces = mcubes.marching_cubes(padded, float(threshold))
-    lo = np.asarray([float(bbox[a]) for a in range(3)])
-    h = (np.asarray([float(bbox[a + 3]) for a in range(3)]) - lo) / (np.asarray(volume.shape) - 1)
+    lo, hi = box_corners(bbox)
+    h = (hi - lo) / (np.asarray(volume.shape) - 1)
     verts = lo + (verts - 1.0) * h
     mesh = trimesh.Trimesh(vertices=verts, faces=faces.astype(np.int64), process=False)
     mesh.merge_vertices()
@@ -203,8 +209,7 @@ def extract_mesh(run: LoadedRun, resolution: int = 256, threshold: float = DEFAU
 def grid_lookup(grid: np.ndarray, bbox: Tensor, points: np.ndarray) -> np.ndarray:
     """Values of ``grid`` (R, R, R) sampled at the corners-inclusive grid over bbox, at the
     grid point nearest to each of points (Q, 3) -> (Q,); points outside the box clamp."""
-    lo = np.asarray([float(bbox[a]) for a in range(3)])
-    hi = np.asarray([float(bbox[a + 3]) for a in range(3)])
+    lo, hi = box_corners(bbox)
     res = np.asarray(grid.shape)
     idx = np.rint((np.asarray(points) - lo) / (hi - lo) * (res - 1)).astype(np.int64)
     idx = np.clip(idx, 0, res - 1)
@@ -276,8 +281,7 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
 
 
 def _inside_box(points: np.ndarray, bbox: Tensor) -> np.ndarray:
-    lo = np.asarray([float(bbox[a]) for a in range(3)])
-    hi = np.asarray([float(bbox[a + 3]) for a in range(3)])
+    lo, hi = box_corners(bbox)
     return np.all((points >= lo) & (points <= hi), axis=1)
 
 
