@@ -1,13 +1,15 @@
-"""Pinhole cameras in the Blender convention: pixel -> ray, and camera paths.
+"""Cameras in the Blender (OpenGL) convention: pixel -> ray, point -> pixel, camera paths.
 
-The camera looks down -z with +y up. Pixel (i, j) (column, row) has camera-space direction
-((i + 0.5 - W/2) / f, -(j + 0.5 - H/2) / f, -1); the pose's 3x3 rotates it to world space and
-its translation is the ray origin. f = 0.5 W / tan(0.5 camera_angle_x).
+The camera looks down -z with +y up. Pixel (i, j) (column, row) has its centre at
+(i + 0.5, j + 0.5) and camera-space direction ((i + 0.5 - cx) / fx, -(j + 0.5 - cy) / fy, -1);
+the pose's 3x3 rotates it to world space and its translation is the ray origin. Blender scenes
+have fx = fy = f = 0.5 W / tan(0.5 camera_angle_x) and the principal point at the image centre.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -19,10 +21,28 @@ def focal_from_fov(width: int, camera_angle_x: float) -> float:
 
 
 def camera_directions(i: Tensor, j: Tensor, width: int, height: int, focal: float) -> Tensor:
-    """Camera-space directions (N, 3), not normalised, of pixels (i, j) (each (N,), float)."""
-    x = (i + 0.5 - 0.5 * width) / focal
-    y = -(j + 0.5 - 0.5 * height) / focal
+    """Camera-space directions (N, 3), not normalised, of pixels (i, j) (each (N,), float) of a
+    centred pinhole camera with focal length ``focal``."""
+    return pinhole_directions(i, j, focal, focal, 0.5 * width, 0.5 * height)
+
+
+def pinhole_directions(i: Tensor, j: Tensor, fx, fy, cx, cy) -> Tensor:
+    """Camera-space directions (N, 3), not normalised: ((i + 0.5 - cx) / fx, -(j + 0.5 - cy) / fy, -1).
+
+    i, j (N,) are pixel columns and rows; fx, fy, cx, cy are floats or (N,) tensors in pixels.
+    """
+    x = (i + 0.5 - cx) / fx
+    y = -(j + 0.5 - cy) / fy
     return torch.stack([x, y, -torch.ones_like(x)], dim=-1)
+
+
+def rotate_to_world(c2w: Tensor, dirs_cam: Tensor) -> tuple[Tensor, Tensor]:
+    """Origins (N, 3) and unit world directions (N, 3) of camera-space directions (N, 3) under
+    poses c2w (N, 4, 4) or one shared (4, 4) pose."""
+    rot = c2w[..., :3, :3]
+    dirs = (rot @ dirs_cam.unsqueeze(-1)).squeeze(-1) if rot.dim() == 3 else dirs_cam @ rot.T
+    origins = c2w[..., :3, 3].expand(dirs.shape)
+    return origins.contiguous(), torch.nn.functional.normalize(dirs, dim=-1)
 
 
 def pixel_rays(c2w: Tensor, i: Tensor, j: Tensor, width: int, height: int, focal: float
@@ -33,17 +53,98 @@ def pixel_rays(c2w: Tensor, i: Tensor, j: Tensor, width: int, height: int, focal
         c2w: (N, 4, 4) or (4, 4) camera-to-world poses (one per pixel or shared).
         i, j: (N,) pixel column and row indices.
     """
-    dirs_cam = camera_directions(i.float(), j.float(), width, height, focal)
-    rot = c2w[..., :3, :3]
-    dirs = (rot @ dirs_cam.unsqueeze(-1)).squeeze(-1) if rot.dim() == 3 else dirs_cam @ rot.T
-    origins = c2w[..., :3, 3].expand(dirs.shape)
-    return origins.contiguous(), torch.nn.functional.normalize(dirs, dim=-1)
+    return rotate_to_world(c2w, camera_directions(i.float(), j.float(), width, height, focal))
 
 
 def image_rays(c2w: Tensor, width: int, height: int, focal: float) -> tuple[Tensor, Tensor]:
     """Rays of every pixel of one (4, 4) camera, row-major: origins, dirs each (H*W, 3)."""
-    j, i = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
-    return pixel_rays(c2w, i.reshape(-1), j.reshape(-1), width, height, focal)
+    i, j = pixel_grid(width, height, c2w.device)
+    return pixel_rays(c2w, i, j, width, height, focal)
+
+
+def pixel_grid(width: int, height: int, device=None) -> tuple[Tensor, Tensor]:
+    """Column i and row j (each (H W,), long) of every pixel, row-major."""
+    j, i = torch.meshgrid(torch.arange(height, device=device), torch.arange(width, device=device),
+                          indexing="ij")
+    return i.reshape(-1), j.reshape(-1)
+
+
+@dataclass
+class Cameras:
+    """Per-view cameras of one split, OpenGL/Blender axes (looks down -z, +y up).
+
+    c2w (N, 4, 4) camera-to-world; fx, fy, cx, cy (N,) intrinsics in pixels; ``width`` and
+    ``height`` shared by every view. ``model`` names the lens: "pinhole" (no distortion) is
+    handled here; other models carry ``distortion`` (N, K) coefficients.
+    """
+
+    c2w: Tensor
+    fx: Tensor
+    fy: Tensor
+    cx: Tensor
+    cy: Tensor
+    width: int
+    height: int
+    model: str = "pinhole"
+    distortion: Tensor | None = None
+
+    @classmethod
+    def pinhole(cls, c2w: Tensor, width: int, height: int, focal: float) -> "Cameras":
+        """Centred pinhole cameras with one focal length (the Blender scenes): c2w (N, 4, 4)."""
+        n = c2w.shape[0]
+        full = lambda v: torch.full((n,), float(v), dtype=torch.float32)  # noqa: E731
+        return cls(c2w.float(), full(focal), full(focal), full(0.5 * width), full(0.5 * height),
+                   int(width), int(height))
+
+    def __len__(self) -> int:
+        return int(self.c2w.shape[0])
+
+    def __getitem__(self, views) -> "Cameras":
+        """The cameras of ``views`` (an int, slice or index tensor), as a Cameras."""
+        idx = torch.as_tensor([views]) if isinstance(views, int) else views
+        pick = lambda t: None if t is None else t[idx]  # noqa: E731
+        return Cameras(self.c2w[idx], self.fx[idx], self.fy[idx], self.cx[idx], self.cy[idx],
+                       self.width, self.height, self.model, pick(self.distortion))
+
+    def to(self, device) -> "Cameras":
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return Cameras(self.c2w.to(device), self.fx.to(device), self.fy.to(device), self.cx.to(device),
+                       self.cy.to(device), self.width, self.height, self.model, move(self.distortion))
+
+    @property
+    def device(self) -> torch.device:
+        return self.c2w.device
+
+    def directions(self, view: Tensor, i: Tensor, j: Tensor) -> Tensor:
+        """Camera-space directions (N, 3), not normalised, of pixels (i, j) of views ``view`` (N,)."""
+        if self.model != "pinhole":
+            raise ValueError(f"camera model {self.model!r} is not supported")
+        return pinhole_directions(i.float(), j.float(), self.fx[view], self.fy[view],
+                                  self.cx[view], self.cy[view])
+
+    def rays(self, view: Tensor, i: Tensor, j: Tensor) -> tuple[Tensor, Tensor]:
+        """Origins (N, 3) and unit directions (N, 3) of pixels (i, j) (N,) of views ``view`` (N,)."""
+        return rotate_to_world(self.c2w[view], self.directions(view, i, j))
+
+    def image_rays(self, view: int) -> tuple[Tensor, Tensor]:
+        """Rays of every pixel of one view, row-major: origins, dirs each (H W, 3)."""
+        i, j = pixel_grid(self.width, self.height, self.device)
+        v = torch.full_like(i, view)
+        return self.rays(v, i, j)
+
+    def project(self, points: Tensor, view: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Pixel column i, row j (fractional, pixel centres at integers) and depth d, each (N,),
+        of world points (N, 3) in one view: with (x, y, z) = R^T (p - t) and d = -z,
+        i = fx x / d + cx - 1/2, j = -fy y / d + cy - 1/2."""
+        if self.model != "pinhole":
+            raise ValueError(f"camera model {self.model!r} is not supported")
+        c2w = self.c2w[view]
+        cam = (points - c2w[:3, 3]) @ c2w[:3, :3]
+        depth = -cam[:, 2]
+        safe = depth.clamp(min=1e-6)
+        i = self.fx[view] * cam[:, 0] / safe + self.cx[view] - 0.5
+        j = -self.fy[view] * cam[:, 1] / safe + self.cy[view] - 0.5
+        return i, j, depth
 
 
 def look_at(eye: Tensor, target: Tensor | None = None, up: Tensor | None = None) -> Tensor:

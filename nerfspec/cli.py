@@ -187,7 +187,7 @@ def cmd_train(args) -> int:
     print(f"trained {result.step} steps in {result.elapsed_s / 60:.1f} min -> {result.run_dir}")
     if args.eval:
         from nerfspec.evaluate import evaluate
-        from nerfspec.run import load_run
+        from nerfspec.models import load_run
 
         metrics = evaluate(load_run(result.run_dir), "test", cfg.eval.every)
         print(f"test PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} "
@@ -216,7 +216,7 @@ def launch_data_parallel(n: int, argv: list[str]) -> int:
 
 def cmd_eval(args) -> int:
     from nerfspec.evaluate import evaluate
-    from nerfspec.run import load_run
+    from nerfspec.models import load_run
 
     run = load_run(args.run_dir, args.device)
     every = args.every if args.every is not None else run.cfg.eval.every
@@ -257,7 +257,7 @@ def cmd_compare(args) -> int:
 
 def cmd_render(args) -> int:
     from nerfspec.export import video
-    from nerfspec.run import load_run
+    from nerfspec.models import load_run
 
     num = video.parse_number
     if args.resolution is not None and args.downscale is not None:
@@ -290,7 +290,7 @@ def cmd_mesh(args) -> int:
 
     from nerfspec.export import mesh as meshing
     from nerfspec.export.video import parse_number as num
-    from nerfspec.run import load_run
+    from nerfspec.models import load_run
 
     resolution = num("--resolution", args.resolution, int, 2, 1024)
     threshold = num("--threshold", args.threshold, float, 1e-9)

@@ -325,8 +325,7 @@ def score_views(field_, estimator, split, views: list[int], background: torch.Te
 
     psnrs, powers = [], []
     for k in views:
-        out = render_image(field_, estimator, split.poses[k], split.width, split.height, split.focal,
-                           background, chunk_rays)
+        out = render_image(field_, estimator, split.cameras, k, background, chunk_rays)
         target = composite(split.images[k].float() / 255.0, background)
         psnrs.append(psnr(out["rgb"], target))
         powers.append(residual_band_power(out["rgb"].numpy(), target.numpy(), edges))
@@ -341,7 +340,7 @@ class CurveRecorder:
     def __init__(self, run_dir: Path, cfg: Config, points: int, every: int, max_bands: int,
                  start_elapsed_s: float = 0.0):
         from nerfspec.data.blender import load_blender_split
-        from nerfspec.train import background_colour
+        from nerfspec.render.background import background_colour
 
         self.path, self.cfg, self.points = run_dir / STATE_NAME, cfg, points
         self.split = load_blender_split(cfg.data.root, "test", cfg.data.downscale)
@@ -456,7 +455,7 @@ def execute_run(cfg: Config, settings: Settings, log=print) -> str:
 def finalize_run(run_dir: Path, settings: Settings) -> None:
     """Evaluate a trained run on test (and val), and score the last curve point if missing."""
     from nerfspec.evaluate import evaluate
-    from nerfspec.run import load_run
+    from nerfspec.models import load_run
 
     loaded = load_run(run_dir)
     cfg = loaded.cfg

@@ -122,7 +122,7 @@ class FieldConfig:
     dir_octaves: int = 4  # positional-encoding octaves of the view direction
     density_activation: str = "softplus"  # softplus | trunc_exp | relu
     density_bias: float = -1.0  # added before the activation
-    precision: str = "auto"  # auto | bf16 | fp32: network dtype (auto: bf16 where the hardware has it)
+    precision: str = "auto"  # auto | bf16 | fp32: networks' matrix products (auto: bf16 where the hardware has it; see nerfspec/precision.py)
     pe: PEConfig = _field(default_factory=PEConfig)
     gauss: GaussConfig = _field(default_factory=GaussConfig)
     rffca: RFFCAConfig = _field(default_factory=RFFCAConfig)
@@ -152,8 +152,9 @@ class SamplerConfig:
     update_every: int = 16  # steps between occupancy updates
     update_cells: int = 16384  # cells re-evaluated per update (a random subset)
     warmup_steps: int = 0  # before this step every cell is re-evaluated at each update
-    backend: str = "auto"  # auto (nerfacc on CUDA) | torch | nerfacc
+    backend: str = "auto"  # kernels: auto (nerfacc's on CUDA when they build) | torch | nerfacc
     carve: bool = True  # start with cells that a training view sees as background empty
+    early_stop_round: int = -1  # samples per ray per front-to-back density round (0: one pass; -1: 16 on the CPU, 0 on a GPU)
 
     def validate(self) -> None:
         _positive("sampler.grid_resolution", self.grid_resolution)
@@ -168,6 +169,8 @@ class SamplerConfig:
         _non_negative("sampler.occ_threshold", self.occ_threshold)
         _non_negative("sampler.warmup_steps", self.warmup_steps)
         _choice("sampler.backend", self.backend, ("auto", "torch", "nerfacc"))
+        if self.early_stop_round < -1:
+            raise ConfigError("sampler.early_stop_round must be >= -1 (-1: automatic)")
 
 
 @dataclass
@@ -178,8 +181,9 @@ class TrainConfig:
     rays_per_step: int = 1024  # rays in the first step (and every step if target_samples is 0)
     target_samples: int = 0  # adapt the ray count so a step holds about this many samples
     max_rays_per_step: int = 16384
-    lr: float = 1e-3
-    lr_final: float = 5e-5  # exponential decay from lr to lr_final over the run
+    lr: float = 1e-3  # base learning rate of the networks
+    lr_encoding: float = 0.0  # base learning rate of learned encodings (hash tables); 0: train.lr
+    lr_final: float = 5e-5  # the schedule decays every rate by lr_final / lr over the run
     warmup_steps: int = 100  # linear lr warm-up
     weight_decay: float = 0.0
     log_every: int = 50
@@ -202,6 +206,7 @@ class TrainConfig:
             raise ConfigError("train.target_samples must be >= 0")
         _positive("train.lr", self.lr)
         _positive("train.lr_final", self.lr_final)
+        _non_negative("train.lr_encoding", self.lr_encoding)
         _positive("train.checkpoint_every", self.checkpoint_every)
         _positive("train.log_every", self.log_every)
         if self.max_minutes < 0:

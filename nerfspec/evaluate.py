@@ -14,8 +14,9 @@ from tqdm import tqdm
 from nerfspec.data.blender import composite, load_blender_split
 from nerfspec.metrics import psnr, ssim
 from nerfspec.render.renderer import render_image
-from nerfspec.run import LoadedRun, atomic_write_bytes
-from nerfspec.train import background_colour
+from nerfspec.models import LoadedRun
+from nerfspec.render.background import background_colour
+from nerfspec.run import atomic_write_bytes
 
 
 def to_uint8(img: torch.Tensor) -> np.ndarray:
@@ -47,8 +48,7 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
     per_view, band_err = [], {}
     t0 = time.perf_counter()
     for k in tqdm(views, desc=f"eval {split}", disable=quiet, dynamic_ncols=True):
-        out = render_image(run.field, run.estimator, data.poses[k], data.width, data.height,
-                           data.focal, bg, chunk_rays or cfg.eval.chunk_rays)
+        out = render_image(run.field, run.estimator, data.cameras, k, bg, chunk_rays or cfg.eval.chunk_rays)
         target = composite(data.images[k].float() / 255.0, bg)
         per_view.append({"view": k, "psnr": psnr(out["rgb"], target), "ssim": ssim(out["rgb"], target)})
         iio.imwrite(out_dir / f"r_{k}.png", to_uint8(out["rgb"]))

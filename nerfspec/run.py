@@ -1,38 +1,29 @@
-"""Run directories: the resolved config, atomic checkpoints, and loading a trained run.
+"""Run directories on disk: the resolved config, what the run ran on, atomic checkpoints.
 
-Layout of ``outputs/<name>/``: ``config.toml`` (reproduces the run), ``checkpoints/ckpt_*.pt``
-(the newest few), ``tb/`` (TensorBoard), and what eval / render / mesh write.
+Layout of ``outputs/<name>/``: ``config.toml`` (reproduces the run), ``run_info.json`` (device,
+precision, kernels, threads, versions, dataset, steps and wall time, rewritten at every
+checkpoint), ``checkpoints/ckpt_*.pt`` (the newest few), ``tb/`` (TensorBoard), and what eval /
+render / mesh write. Building models from a run is nerfspec/models.py's job.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from nerfspec.config import Config, ConfigError, config_from_dict, config_to_dict, dump_toml, read_toml
 from nerfspec.errors import CheckpointError, NerfspecError, OutputError
-from nerfspec.fields import RadianceField, build_field
-from nerfspec.render.sampling import build_estimator
 
 CONFIG_NAME = "config.toml"
+RUN_INFO_NAME = "run_info.json"
 CHECKPOINT_DIR = "checkpoints"
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise NerfspecError("train.device is 'cuda' but no CUDA device is available")
-    return torch.device(name)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -49,16 +40,25 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def default_file_mode() -> int:
+    """0o666 minus the process umask: the mode ``open()`` gives a new file (0o644 under the
+    usual umask 022). Temporary files start at 0o600, so written files get this instead."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic_write(path: Path, write) -> None:
     """``write(file)`` into a temporary file next to ``path``, fsync it, rename it over ``path``.
 
     A crash at any point leaves either the old ``path`` or the new one, never a mix; the
     temporary file is removed on failure (one left by ``kill -9`` starts with a dot and is
-    cleaned up by the next checkpoint).
+    cleaned up by the next checkpoint). The file gets the usual mode of new files.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, default_file_mode())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -200,52 +200,18 @@ def load_checkpoint(run_dir: Path, device: torch.device) -> dict | None:
     return None
 
 
-def check_encoding(state: dict, cfg: Config, where: Path) -> None:
-    """A checkpoint of one input mapping cannot be loaded into a field of another."""
-    saved = state.get("encoding", cfg.field.encoding)
-    if saved != cfg.field.encoding:
-        raise CheckpointError(f"{where}: checkpoint holds a {saved!r} field but the config asks for "
-                              f"field.encoding = {cfg.field.encoding!r}; use the run's own config.toml "
-                              "or start a new run")
-
-
-def load_state(module: nn.Module, state: dict, what: str, where: Path) -> None:
+def write_run_info(run_dir: Path, info: dict) -> None:
+    """``run_info.json``: what the run ran on and how far it got (atomically)."""
     try:
-        module.load_state_dict(state)
-    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CheckpointError(f"{where}: checkpoint does not match the configured {what} "
-                              f"({first[:200]}); was config.toml edited after training?") from None
+        atomic_write_bytes(run_dir / RUN_INFO_NAME, (json.dumps(info, indent=2) + "\n").encode())
+    except OSError as exc:
+        raise OutputError(f"cannot write {run_dir / RUN_INFO_NAME} ({describe_os_error(exc)})") from None
 
 
-@dataclass
-class LoadedRun:
-    run_dir: Path
-    cfg: Config
-    field: RadianceField
-    estimator: nn.Module
-    step: int
-    device: torch.device
-
-
-def build_models(cfg: Config, device: torch.device) -> tuple[RadianceField, nn.Module]:
-    aabb = torch.tensor(cfg.data.aabb, dtype=torch.float32)
-    field = build_field(cfg.field, aabb, cfg.train.seed).to(device)
-    estimator = build_estimator(aabb, cfg.sampler, device)
-    return field, estimator
-
-
-def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
-    """A trained run's field and occupancy grid from its newest checkpoint, in eval mode."""
-    run_dir = Path(run_dir)
-    cfg = read_run_config(run_dir)
-    dev = pick_device(device)
-    field, estimator = build_models(cfg, dev)
-    state = load_checkpoint(run_dir, dev)
-    if state is None:
-        raise NerfspecError(f"{run_dir}: run has no checkpoint yet")
-    check_encoding(state, cfg, run_dir)
-    load_state(field, state["field"], f"field ({cfg.field.encoding})", run_dir)
-    load_state(estimator, state["estimator"], "occupancy grid", run_dir)
-    field.eval()
-    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev)
+def read_run_info(run_dir: Path) -> dict:
+    """``run_info.json`` of a run, or {} for runs written before it existed (or a damaged one)."""
+    try:
+        info = json.loads((Path(run_dir) / RUN_INFO_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}

@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 from nerfspec.config import dump_toml
-from nerfspec.run import checkpoint_paths, load_run
+from nerfspec.models import load_run
+from nerfspec.run import checkpoint_paths
 from tests.conftest import tiny_config_dict
 
 

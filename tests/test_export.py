@@ -245,7 +245,7 @@ def test_mesh_eval_without_surface_reports_iou_and_no_distance(sphere_run, tmp_p
 
 
 def test_mesh_default_ply_has_vertex_colours(sphere_run):
-    from nerfspec.run import load_run
+    from nerfspec.models import load_run
 
     run = load_run(sphere_run, "cpu")
     mesh, timings = meshing.extract_mesh(run, resolution=24, threshold=5.0)

@@ -26,7 +26,7 @@ import torch
 from nerfspec.config import ConfigError, dump_toml, load_config
 from nerfspec.data.blender import DatasetError, load_blender_split
 from nerfspec.errors import NerfspecError
-from nerfspec.run import build_models
+from nerfspec.models import build_models
 from nerfspec.train import Trainer
 
 from tests.conftest import tiny_config_dict

@@ -25,10 +25,10 @@ from nerfspec.run import (
     checkpoint_paths,
     create_run_dir,
     load_checkpoint,
-    load_run,
     read_checkpoint,
     save_checkpoint,
 )
+from nerfspec.models import load_run
 from nerfspec.train import Trainer, learning_rate, run_progress, train
 
 from tests.conftest import tiny_config_dict

@@ -2,10 +2,9 @@ import pytest
 import torch
 
 from nerfspec.config import SamplerConfig
+from nerfspec.render.grid import OccupancyGrid, build_estimator
 from nerfspec.render.sampling import (
     Samples,
-    TorchOccupancyGrid,
-    build_estimator,
     cell_index,
     front_to_back_densities,
     grid_coords,
@@ -76,7 +75,7 @@ def test_front_to_back_stops_evaluating_behind_opaque_surfaces():
 
 def test_grid_update_prunes_empty_space_around_a_sphere():
     cfg = SamplerConfig(grid_resolution=16, render_step_size=0.05, update_every=1, warmup_steps=10)
-    grid = TorchOccupancyGrid(AABB, cfg)
+    grid = OccupancyGrid(AABB, cfg)
 
     def density(x):
         return torch.where(x.norm(dim=-1) < 0.5, 50.0, 0.0)
@@ -94,43 +93,48 @@ def test_grid_update_prunes_empty_space_around_a_sphere():
     assert mids.abs().max() < 0.7
 
 
-def test_build_estimator_on_cpu_is_torch():
+def test_build_estimator_on_cpu_uses_torch_kernels():
     est = build_estimator(AABB, SamplerConfig(), torch.device("cpu"))
-    assert isinstance(est, TorchOccupancyGrid)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_torch_and_nerfacc_grids_sample_alike():
-    from nerfspec.render.sampling import NerfaccOccupancyGrid
-
-    cfg = SamplerConfig(grid_resolution=32, render_step_size=0.02, early_stop_eps=0.0, warmup_steps=4)
-    ours, theirs = TorchOccupancyGrid(AABB, cfg).cuda(), NerfaccOccupancyGrid(AABB, cfg).cuda()
-
-    def density(x):
-        return torch.where(x.norm(dim=-1) < 0.5, 50.0, 0.0)
-
-    for step in range(2):
-        ours.update(step, density)
-        theirs.update(step, density)
-    agree = (ours.binary.reshape(-1) == theirs.grid.binaries.reshape(-1)).float().mean()
-    assert agree > 0.99
-    o = torch.tensor([[-3.0, 0.01, 0.02], [0.02, -3.0, 0.01]], device="cuda")
-    d = torch.tensor([[1.0, 0, 0], [0.0, 1, 0]], device="cuda")
-    a, b = ours.sample(o, d), theirs.sample(o, d)
-    for r in range(2):
-        ta, tb = a.t_starts[a.ray_indices == r], b.t_starts[b.ray_indices == r]
-        assert abs(len(ta) - len(tb)) <= 2
-        assert abs(ta.min().item() - tb.min().item()) < 0.05
+    assert isinstance(est, OccupancyGrid) and est.backend == "torch"
 
 
 def test_first_updates_sweep_unvisited_cells_which_stay_occupied():
     cfg = SamplerConfig(grid_resolution=8, update_every=1, update_cells=128, warmup_steps=0)
-    grid = TorchOccupancyGrid(AABB, cfg)
+    grid = OccupancyGrid(AABB, cfg)
     seen = torch.zeros(512, dtype=torch.bool)
     for step in range(4):
         cells = grid.choose_cells(step, torch.Generator().manual_seed(step))
+        assert len(cells) == 128 and len(cells.unique()) == 128
         assert not seen[cells].any()  # never a cell twice while some are unvisited
         seen[cells] = True
         grid.update(step, lambda x: torch.zeros(len(x)), torch.Generator().manual_seed(step))
         assert grid.binary[~seen].all() and not grid.binary[seen].any()
     assert seen.all()
+
+
+def test_after_the_sweep_half_the_slice_is_occupied_cells_and_carved_cells_are_never_chosen():
+    cfg = SamplerConfig(grid_resolution=8, update_every=1, update_cells=64, warmup_steps=0)
+    grid = OccupancyGrid(AABB, cfg)
+    carved = torch.zeros(512, dtype=torch.bool)
+    carved[:100] = True
+    grid.carve(carved)
+    grid.occs.masked_fill_(~carved, 0.0)  # every other cell evaluated (and empty) ...
+    occupied = torch.zeros(512, dtype=torch.bool)
+    occupied[200:240] = True  # ... but 40 occupied ones
+    grid.occs[occupied] = 1.0
+    grid.refresh_binary()
+    assert torch.equal(grid.binary, occupied)
+    cells = grid.choose_cells(5, torch.Generator().manual_seed(0))
+    assert len(cells) == 64 and len(cells.unique()) == 64
+    assert not carved[cells].any()
+    # the second half favours occupied cells: all 32 of it land there while 40 exist
+    assert occupied[cells[32:]].all()
+
+
+def test_update_threshold_uses_evaluated_cells_only():
+    from nerfspec.render.grid import occupancy_threshold
+
+    occs = torch.tensor([-1.0, -1.0, 0.002, 0.004])
+    assert occupancy_threshold(occs, 0.01).item() == pytest.approx(0.003)
+    assert occupancy_threshold(occs, 0.001).item() == pytest.approx(0.001)
+    assert occupancy_threshold(torch.full((4,), -1.0), 0.01).item() == 0.0

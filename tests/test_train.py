@@ -5,7 +5,8 @@ import torch
 
 from nerfspec.config import TrainConfig
 from nerfspec.evaluate import evaluate
-from nerfspec.run import checkpoint_paths, create_run_dir, load_run
+from nerfspec.models import load_run
+from nerfspec.run import checkpoint_paths, create_run_dir
 from nerfspec.train import Trainer, learning_rate, next_ray_count, run_progress, train
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from nerfspec.cameras import focal_from_fov
+from nerfspec.cameras import Cameras, focal_from_fov
 from nerfspec.errors import DatasetError
 
 SPLITS = ("train", "val", "test")
@@ -39,6 +39,11 @@ class BlenderSplit:
     @property
     def height(self) -> int:
         return int(self.images.shape[1])
+
+    @property
+    def cameras(self) -> Cameras:
+        """The views' cameras: centred pinholes with focal length ``focal``."""
+        return Cameras.pinhole(self.poses, self.width, self.height, self.focal)
 
     @property
     def width(self) -> int:

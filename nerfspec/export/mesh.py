@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from nerfspec.errors import NerfspecError
 from nerfspec.export import geometry
-from nerfspec.run import LoadedRun, atomic_write_bytes
+from nerfspec.models import LoadedRun
+from nerfspec.run import atomic_write_bytes
 
 FORMATS = ("ply", "obj", "glb")
 DEFAULT_THRESHOLD = 10.0  # sigma per scene unit: a 0.1-unit layer at this density stops 63% of the light
@@ -42,9 +43,6 @@ def occupancy_binary(estimator: nn.Module) -> Tensor | None:
     """The estimator's occupied cells as an (r, r, r) bool grid indexed [x, y, z], or None
     when it has none (the torch grid stores them flat, x-major: index (x r + y) r + z)."""
     binary = getattr(estimator, "binary", None)
-    if binary is None and hasattr(estimator, "grid"):  # nerfacc: binaries (levels, r, r, r)
-        binary = getattr(estimator.grid, "binaries", None)
-        binary = None if binary is None else binary[0]
     if binary is None:
         return None
     r = round(binary.numel() ** (1 / 3))

@@ -22,12 +22,12 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from nerfspec.cameras import focal_from_fov, orbit_path, spiral_path
+from nerfspec.cameras import Cameras, focal_from_fov, orbit_path, spiral_path
 from nerfspec.errors import NerfspecError
 from nerfspec.evaluate import to_uint8
 from nerfspec.render.renderer import render_image
-from nerfspec.run import LoadedRun
-from nerfspec.train import background_colour
+from nerfspec.models import LoadedRun
+from nerfspec.render.background import background_colour
 
 PATHS = ("orbit", "spiral", "test")
 OUTPUTS = ("rgb", "depth", "opacity")
@@ -182,6 +182,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     bg = background_colour(cfg.data.eval_background)
     aabb = torch.as_tensor(cfg.data.aabb, dtype=torch.float32)
     near, far = box_near_far(poses[:, :3, 3], aabb)
+    cameras = Cameras.pinhole(poses, width, height, focal)
     streams = ["+".join(outputs)] if layout == "side" else list(outputs)
     stem = {s: path if layout == "side" else f"{path}_{s}" for s in streams}
     paths = {s: out_dir / f"{stem[s]}.mp4" for s in streams}
@@ -198,7 +199,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     try:
         for k in tqdm(range(len(poses)), desc=f"render {path}", unit="frame", disable=quiet, dynamic_ncols=True):
             t0 = time.perf_counter()
-            out = render_image(run.field, run.estimator, poses[k], width, height, focal, bg,
+            out = render_image(run.field, run.estimator, cameras, k, bg,
                                chunk_rays or cfg.eval.chunk_rays)
             render_s += time.perf_counter() - t0
             panels = {"rgb": out["rgb"]}

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
-from nerfspec.fields.heads import (
-    DensityColourHeads,
-    autocast_context,
-    density_activation,
-    normalise_to_box,
-)
+from nerfspec.fields.heads import DensityColourHeads, density_activation, normalise_to_box
+from nerfspec.precision import network_autocast
 
 
 class RadianceField(nn.Module):
@@ -21,7 +18,13 @@ class RadianceField(nn.Module):
     - ``density(x) -> (N,)`` sigma >= 0, what the occupancy grid and mesh export need;
     - ``forward(x, dirs) -> (sigma (N,), rgb (N, 3))``, float32 whatever the precision;
     - ``set_progress(step, fraction)``: training progress, for coarse-to-fine schedules;
-    - ``scalars() -> dict``: extra numbers to log (mask values, attention per octave).
+    - ``scalars() -> dict``: extra numbers to log (mask values, attention per octave);
+    - ``param_groups() -> list[dict]``: parameters by optimiser group ("encoding" for learned
+      encodings, "network" for the rest), each ``{"name", "params"}``.
+
+    Precision (nerfspec/precision.py): ``features`` computes the encoding in float32 and runs
+    its network under ``self.autocast``; the heads' products run there too, the direction
+    encoding and the activations in float32.
     """
 
     def __init__(self, aabb: Tensor, width: int, view_dirs: bool, dir_octaves: int,
@@ -32,7 +35,8 @@ class RadianceField(nn.Module):
         self.activation, self.density_bias, self.precision = density_activation, density_bias, precision
 
     def autocast(self, ref: Tensor):
-        return autocast_context(ref, self.precision)
+        """The network autocast of this field's precision on ``ref``'s device."""
+        return network_autocast(ref, self.precision)
 
     def features(self, v: Tensor) -> Tensor:  # pragma: no cover - interface
         raise NotImplementedError
@@ -50,12 +54,21 @@ class RadianceField(nn.Module):
     def forward(self, x: Tensor, dirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
         v = normalise_to_box(x, self.aabb)
         h = self.features(v)
+        dir_feats = self.heads.encode_dirs(dirs)
         with self.autocast(x):
-            raw, rgb = self.heads(h, dirs)
-        return self._sigma(raw), rgb
+            raw, rgb = self.heads(h, dir_feats)
+        return self._sigma(raw), torch.sigmoid(rgb.float())
 
     def set_progress(self, step: int, fraction: float) -> None:
         """Called by the trainer before each step; fraction in [0, 1] of the run's budget."""
 
     def scalars(self) -> dict[str, float]:
         return {}
+
+    def param_groups(self) -> list[dict]:
+        """Optimiser groups: the encoding's own parameters (if it has any) and the rest."""
+        encoding = getattr(self, "encoding", None)
+        own = {id(p) for p in encoding.parameters()} if isinstance(encoding, nn.Module) else set()
+        groups = [{"name": "encoding", "params": [p for p in self.parameters() if id(p) in own]},
+                  {"name": "network", "params": [p for p in self.parameters() if id(p) not in own]}]
+        return [g for g in groups if g["params"]]

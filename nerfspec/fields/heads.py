@@ -1,9 +1,9 @@
-"""What every field shares: box normalisation, density activations and the density/colour heads."""
+"""What every field shares: box normalisation, density activations and the density/colour heads.
+
+Precision follows nerfspec/precision.py: the heads' matrix products run under the field's
+network autocast, the view-direction encoding and the activations in float32."""
 
 from __future__ import annotations
-
-import contextlib
-import functools
 
 import torch
 import torch.nn.functional as F
@@ -43,39 +43,12 @@ def normalise_to_box(x: Tensor, aabb: Tensor) -> Tensor:
     return (x - lo) / (hi - lo)
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AMX or AVX-512 BF16); without it PyTorch
-    emulates bf16 matmuls, which runs far slower than float32."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> ``bf16`` on CUDA devices that support it and on CPUs with bf16 units, else ``fp32``."""
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_bf16() else "fp32"
-
-
-def autocast_context(x: Tensor, precision: str):
-    """bf16 autocast on the device of ``x`` when ``precision`` resolves to bf16, else nothing."""
-    if resolve_precision(precision, x.device) == "bf16":
-        return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 class DensityColourHeads(nn.Module):
     """sigma from a linear map of the features; rgb from the features (and the view direction).
 
     With ``view_dirs``: rgb = sigmoid(W2 relu(W1 [W0 h, PE(d)])), the NeRF colour branch; without:
-    rgb = sigmoid(W h). ``forward`` returns raw density logits (N,) and rgb (N, 3).
+    rgb = sigmoid(W h). ``encode_dirs`` computes PE(d) in float32 (call it outside any autocast);
+    ``forward`` takes h and PE(d) and returns raw density logits (N,) and colour logits (N, 3).
     """
 
     def __init__(self, width: int, view_dirs: bool, dir_octaves: int = 4, colour_width: int = 128):
@@ -95,14 +68,20 @@ class DensityColourHeads(nn.Module):
     def density_logit(self, h: Tensor) -> Tensor:
         return self.sigma(h).squeeze(-1)
 
-    def forward(self, h: Tensor, dirs: Tensor | None) -> tuple[Tensor, Tensor]:
+    def encode_dirs(self, dirs: Tensor | None) -> Tensor | None:
+        """PE((d + 1) / 2) (N, dir_dim) of unit directions (N, 3) in float32, or None without
+        view dependence; (d + 1) / 2 puts unit vectors in the unit box."""
+        if not self.view_dirs:
+            return None
+        if dirs is None:
+            raise ValueError("this field needs view directions")
+        return self.dir_encoding((dirs.float() + 1.0) * 0.5)
+
+    def forward(self, h: Tensor, dir_feats: Tensor | None) -> tuple[Tensor, Tensor]:
         raw = self.density_logit(h)
         if self.view_dirs:
-            if dirs is None:
-                raise ValueError("this field needs view directions")
-            # dirs are unit vectors in [-1, 1]; (d + 1) / 2 puts them in the unit box.
-            enc = self.dir_encoding((dirs + 1.0) * 0.5).to(h.dtype)
-            rgb = self.colour(torch.cat([self.bottleneck(h), enc], dim=-1))
+            bottleneck = self.bottleneck(h)
+            rgb = self.colour(torch.cat([bottleneck, dir_feats.to(bottleneck.dtype)], dim=-1))
         else:
             rgb = self.colour(h)
-        return raw, torch.sigmoid(rgb.float())
+        return raw, rgb

@@ -14,20 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from nerfspec.cameras import Cameras
 from nerfspec.render.sampling import grid_coords
-
-
-def project_points(points: Tensor, c2w: Tensor, width: int, height: int, focal: float
-                   ) -> tuple[Tensor, Tensor, Tensor]:
-    """Pixel column i, row j (each (N,), float) and depth (N,) of world points (N, 3) in a
-    Blender camera (looks down -z, +y up): i = f x / d + W/2 - 1/2, j = -f y / d + H/2 - 1/2
-    with (x, y, z) = R^T (p - t) and d = -z."""
-    cam = (points - c2w[:3, 3]) @ c2w[:3, :3]
-    depth = -cam[:, 2]
-    safe = depth.clamp(min=1e-6)
-    i = focal * cam[:, 0] / safe + 0.5 * width - 0.5
-    j = -focal * cam[:, 1] / safe + 0.5 * height - 0.5
-    return i, j, depth
 
 
 def dilate_masks(masks: Tensor, radius: int) -> Tensor:
@@ -41,14 +29,14 @@ def dilate_masks(masks: Tensor, radius: int) -> Tensor:
     return x[:, 0] > 0.5
 
 
-def carve_empty_cells(aabb: Tensor, resolution: int, alpha: Tensor, poses: Tensor, focal: float,
+def carve_empty_cells(aabb: Tensor, resolution: int, alpha: Tensor, cameras: Cameras,
                       min_alpha: int = 1, max_views: int = 32) -> Tensor:
     """Flat (R^3,) mask of cells that at least one view sees as background.
 
     Args:
         alpha: (N, H, W) uint8 alpha of the training images; pixels below ``min_alpha`` are
             background.
-        poses: (N, 4, 4) camera-to-world matrices.
+        cameras: the N views' cameras.
     A cell counts as seen empty when its centre projects, in front of the camera and inside
     the image, onto a background pixel of the silhouette dilated by the cell's largest
     footprint (its half-diagonal at its nearest possible depth), so no cell holding a
@@ -61,11 +49,11 @@ def carve_empty_cells(aabb: Tensor, resolution: int, alpha: Tensor, poses: Tenso
     box_radius = 0.5 * float(size.norm())
     empty = torch.zeros(centres.shape[0], dtype=torch.bool)
     for k in torch.linspace(0, n - 1, min(n, max_views)).round().long().unique().tolist():
-        c2w = poses[k].float()
-        nearest = max(float(c2w[:3, 3].norm()) - box_radius, 0.1)
+        nearest = max(float(cameras.c2w[k, :3, 3].norm()) - box_radius, 0.1)
+        focal = float(torch.maximum(cameras.fx[k], cameras.fy[k]))
         radius = math.ceil(focal * half_diag / nearest) + 1
         silhouette = dilate_masks((alpha[k] >= min_alpha)[None], radius)[0]
-        i, j, depth = project_points(centres, c2w, width, height, focal)
+        i, j, depth = cameras.project(centres, k)
         ii, jj = i.round().long(), j.round().long()
         inside = (depth > 0) & (ii >= 0) & (ii < width) & (jj >= 0) & (jj < height)
         hit = torch.zeros_like(empty)

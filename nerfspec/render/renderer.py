@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from nerfspec.cameras import image_rays
-from nerfspec.fields.base import RadianceField
-from nerfspec.render.sampling import NerfaccOccupancyGrid, march_front_to_back
-from nerfspec.render.volume import composite_rays, exclusive_sum_packed
+from nerfspec.cameras import Cameras
+from nerfspec.render.grid import OccupancyGrid
+from nerfspec.render.kernels import render_weights
+from nerfspec.render.protocol import Field
+from nerfspec.render.sampling import march_front_to_back
+from nerfspec.render.volume import composite_weighted, exclusive_sum_packed
 
 
 @dataclass
@@ -22,7 +24,7 @@ class RenderResult:
     n_samples: int
 
 
-def render_rays(field: RadianceField, estimator: nn.Module, origins: Tensor, dirs: Tensor,
+def render_rays(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,
                 background: Tensor, early_stop: bool = True) -> RenderResult:
     """Render rays (N, 3) + (N, 3) unit directions; background (N, 3) or (3,).
 
@@ -36,14 +38,15 @@ def render_rays(field: RadianceField, estimator: nn.Module, origins: Tensor, dir
         return RenderResult(background.expand(n_rays, 3).clone(), zeros, zeros, 0)
     points = samples.points(origins, dirs)
     sigmas, rgbs = field(points, dirs[samples.ray_indices])
-    use_nerfacc = origins.is_cuda and isinstance(estimator, NerfaccOccupancyGrid)
-    rgb, opacity, depth = composite_rays(samples.t_starts, samples.t_ends, sigmas, rgbs,
-                                         samples.ray_indices, n_rays, use_nerfacc=use_nerfacc)
+    weights = render_weights(samples.t_starts, samples.t_ends, sigmas, samples.ray_indices, n_rays,
+                             estimator.backend)
+    rgb, opacity, depth = composite_weighted(weights, samples.t_starts, samples.t_ends, rgbs,
+                                             samples.ray_indices, n_rays)
     return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, len(samples))
 
 
 @torch.no_grad()
-def render_rays_inference(field: RadianceField, estimator: nn.Module, origins: Tensor, dirs: Tensor,
+def render_rays_inference(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,
                           background: Tensor, round_size: int = 8) -> RenderResult:
     """``render_rays`` without gradients in one field pass: each ray's samples are evaluated
     front to back (density and colour together), ``round_size`` at a time, until the ray is
@@ -74,12 +77,13 @@ def render_rays_inference(field: RadianceField, estimator: nn.Module, origins: T
 
 
 @torch.no_grad()
-def render_image(field: RadianceField, estimator: nn.Module, c2w: Tensor, width: int, height: int,
-                 focal: float, background: Tensor, chunk_rays: int = 8192) -> dict[str, Tensor]:
-    """Render one camera in chunks of rays (bounded memory): rgb (H, W, 3), opacity (H, W),
-    depth (H, W), all float32 on the CPU."""
-    device = field.aabb.device
-    origins, dirs = image_rays(c2w.to(device), width, height, focal)
+def render_image(field: Field, estimator: OccupancyGrid, cameras: Cameras, view: int,
+                 background: Tensor, chunk_rays: int = 8192) -> dict[str, Tensor]:
+    """Render view ``view`` of ``cameras`` in chunks of rays (bounded memory): rgb (H, W, 3),
+    opacity (H, W), depth (H, W), all float32 on the CPU."""
+    device = estimator.aabb.device
+    width, height = cameras.width, cameras.height
+    origins, dirs = cameras[view].to(device).image_rays(0)
     background = background.to(device)
     parts = {"rgb": [], "opacity": [], "depth": []}
     for lo in range(0, origins.shape[0], chunk_rays):

@@ -1,22 +1,16 @@
-"""Occupancy-grid estimators: where along each ray to put samples.
-
-Two implementations behind one interface (``sample`` and ``update``): ``TorchOccupancyGrid``
-(pure PyTorch, any device) and ``NerfaccOccupancyGrid`` (nerfacc's CUDA ``OccGridEstimator``).
-``build_estimator`` picks nerfacc on CUDA when its extension builds, else the torch grid.
-"""
+"""Where along each ray samples go: packed samples, marching through an occupancy grid, and
+pruning the samples that cannot contribute (the maths; the grid's state lives in grid.py)."""
 
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from nerfspec.cameras import ray_aabb_intersect
-from nerfspec.config import SamplerConfig
 from nerfspec.render.volume import exclusive_sum_packed, segment_starts
 
 DensityFn = Callable[[Tensor], Tensor]  # world points (N, 3) -> sigma (N,)
@@ -95,8 +89,8 @@ def march_grid(origins: Tensor, dirs: Tensor, aabb: Tensor, occupied: Tensor, st
 def march_front_to_back(samples: Samples, n_rays: int, early_stop_eps: float, round_size: int,
                         evaluate: Callable[[Tensor], Tensor]) -> Tensor:
     """Visit each ray's samples front to back, ``round_size`` per ray at a time, dropping a ray
-    once its transmittance exp(-sum tau) is below ``early_stop_eps`` (0: visit everything in
-    one round).
+    once its transmittance exp(-sum tau) is below ``early_stop_eps`` (``early_stop_eps`` 0 or
+    ``round_size`` 0: visit everything in one round, with no host synchronisation).
 
     ``evaluate(sel)`` gets the indices (K,) of one round's samples (sorted, so each ray's are
     contiguous and in order) and returns their optical depths tau (K,). Returns the visited
@@ -108,14 +102,14 @@ def march_front_to_back(samples: Samples, n_rays: int, early_stop_eps: float, ro
     visited = torch.zeros(n, dtype=torch.bool, device=device)
     if n == 0:
         return visited
+    if early_stop_eps <= 0 or round_size <= 0:
+        evaluate(torch.arange(n, device=device))
+        return visited.fill_(True)
     starts, counts = segment_starts(samples.ray_indices, n_rays)
     rank = torch.arange(n, device=device) - starts[samples.ray_indices]
     tau = torch.zeros(n_rays, device=device)
-    limit = -math.log(early_stop_eps) if early_stop_eps > 0 else math.inf
-    max_count = int(counts.max())
-    if not math.isfinite(limit):
-        round_size = max_count
-    for lo in range(0, max_count, round_size):
+    limit = -math.log(early_stop_eps)
+    for lo in range(0, int(counts.max()), round_size):
         alive = tau < limit
         sel = ((rank >= lo) & (rank < lo + round_size) & alive[samples.ray_indices]).nonzero().squeeze(-1)
         if sel.numel() == 0:
@@ -151,165 +145,3 @@ def prune_samples(samples: Samples, sigmas: Tensor, n_rays: int, alpha_threshold
     if alpha_threshold > 0:
         keep &= (1.0 - torch.exp(-tau)) >= alpha_threshold
     return Samples(samples.ray_indices[keep], samples.t_starts[keep], samples.t_ends[keep])
-
-
-class TorchOccupancyGrid(nn.Module):
-    """An R^3 grid over ``aabb`` holding an EMA of each cell's opacity over one marching step.
-
-    update: for the chosen cells c, occ_c <- max(decay occ_c, sigma(x_c) step) at a random point
-    x_c in the cell; a cell is occupied when occ_c > min(mean(occ), threshold). Cells never
-    evaluated yet (occ = -1) count as occupied and are chosen first, so the first updates
-    sweep the grid in slices of ``update_cells`` instead of paying for all R^3 cells at once.
-    """
-
-    def __init__(self, aabb: Tensor, cfg: SamplerConfig):
-        super().__init__()
-        self.cfg = cfg
-        r = cfg.grid_resolution
-        self.register_buffer("aabb", aabb.detach().float().clone())
-        self.register_buffer("occs", torch.full((r ** 3,), -1.0))
-        self.register_buffer("binary", torch.ones(r ** 3, dtype=torch.bool))
-        self.register_buffer("carved", torch.zeros(r ** 3, dtype=torch.bool))
-
-    def carve(self, empty: Tensor) -> None:
-        """Mark cells (flat (R^3,) mask) as known empty for good, e.g. from silhouettes."""
-        self.carved |= empty.to(self.carved.device)
-        self.occs[self.carved] = 0.0
-        self.binary &= ~self.carved
-
-    @property
-    def occupied_fraction(self) -> float:
-        return float(self.binary.float().mean())
-
-    @torch.no_grad()
-    def sample(self, origins: Tensor, dirs: Tensor, density_fn: DensityFn | None = None,
-               alpha_threshold: float | None = None, early_stop_eps: float | None = None) -> Samples:
-        """Samples in occupied cells; with ``density_fn``, also drop the ones that cannot
-        contribute (low alpha, or behind an opaque surface)."""
-        cfg = self.cfg
-        alpha_threshold = cfg.alpha_threshold if alpha_threshold is None else alpha_threshold
-        early_stop_eps = cfg.early_stop_eps if early_stop_eps is None else early_stop_eps
-        samples = march_grid(origins, dirs, self.aabb, self.binary, cfg.render_step_size)
-        if density_fn is not None and len(samples) and (alpha_threshold > 0 or early_stop_eps > 0):
-            n_rays = origins.shape[0]
-            sigmas, evaluated = front_to_back_densities(
-                samples, samples.points(origins, dirs), density_fn, n_rays, early_stop_eps)
-            samples = prune_samples(samples.select(evaluated), sigmas[evaluated], n_rays,
-                                    alpha_threshold, early_stop_eps)
-        return samples
-
-    def choose_cells(self, step: int, generator: torch.Generator | None = None) -> Tensor:
-        """Cells to re-evaluate: all during warm-up; else unvisited cells first, then half
-        uniformly random and half among the occupied ones."""
-        cfg, device = self.cfg, self.occs.device
-        n_cells, n = self.occs.numel(), self.cfg.update_cells
-        if step < cfg.warmup_steps or n >= n_cells:
-            return torch.arange(n_cells, device=device)
-        unvisited = (self.occs < 0).nonzero().squeeze(-1)
-        unvisited = unvisited[~self.carved[unvisited]]
-        if unvisited.numel():
-            order = torch.randperm(unvisited.numel(), generator=generator).to(device)
-            return unvisited[order[:n]]
-        cells = torch.randint(n_cells, (n // 2,), generator=generator).to(device)
-        occupied = self.binary.nonzero().squeeze(-1)
-        if occupied.numel():
-            pick = torch.randint(occupied.numel(), (n - n // 2,), generator=generator).to(device)
-            cells = torch.cat([cells, occupied[pick]])
-        return cells
-
-    @torch.no_grad()
-    def update(self, step: int, density_fn: DensityFn, generator: torch.Generator | None = None) -> bool:
-        """Refresh the grid every ``update_every`` steps; returns whether it did."""
-        cfg = self.cfg
-        if step % cfg.update_every:
-            return False
-        r, device = cfg.grid_resolution, self.occs.device
-        cells = self.choose_cells(step, generator)
-        ijk = torch.stack([cells // (r * r), (cells // r) % r, cells % r], dim=-1).float()
-        jitter = torch.rand(ijk.shape, generator=generator).to(device)
-        size = self.aabb[3:] - self.aabb[:3]
-        x = self.aabb[:3] + (ijk + jitter) / r * size
-        occ = torch.cat([density_fn(part).float() for part in x.split(65536)]) * cfg.render_step_size
-        self.occs[cells] = torch.maximum(self.occs[cells] * cfg.occ_ema_decay, occ)
-        visited = self.occs >= 0
-        threshold = torch.clamp(self.occs[visited].mean(), max=cfg.occ_threshold)
-        self.binary.copy_(((self.occs > threshold) | ~visited) & ~self.carved)
-        return True
-
-
-class NerfaccOccupancyGrid(nn.Module):
-    """nerfacc's ``OccGridEstimator`` (CUDA kernels) behind the same two verbs."""
-
-    def __init__(self, aabb: Tensor, cfg: SamplerConfig):
-        super().__init__()
-        import nerfacc
-
-        self.cfg = cfg
-        self.register_buffer("aabb", aabb.detach().float().clone())
-        self.grid = nerfacc.OccGridEstimator(roi_aabb=aabb.tolist(), resolution=cfg.grid_resolution, levels=1)
-
-        self.register_buffer("carved", torch.zeros(cfg.grid_resolution ** 3, dtype=torch.bool))
-
-    def carve(self, empty: Tensor) -> None:
-        """Mark cells (flat (R^3,) mask, x-major) as known empty for good."""
-        self.carved |= empty.to(self.carved.device)
-        self._apply_carving()
-
-    def _apply_carving(self) -> None:
-        shape = self.grid.binaries.shape
-        self.grid.binaries &= ~self.carved.reshape(shape)
-        self.grid.occs[self.carved] = 0.0
-
-    @property
-    def occupied_fraction(self) -> float:
-        return float(self.grid.binaries.float().mean())
-
-    @torch.no_grad()
-    def sample(self, origins: Tensor, dirs: Tensor, density_fn: DensityFn | None = None,
-               alpha_threshold: float | None = None, early_stop_eps: float | None = None) -> Samples:
-        cfg = self.cfg
-        sigma_fn = None
-        if density_fn is not None:
-            def sigma_fn(t_starts, t_ends, ray_indices):
-                t_mid = (t_starts + t_ends)[:, None] * 0.5
-                return density_fn(origins[ray_indices] + t_mid * dirs[ray_indices]).float()
-        ray_indices, t_starts, t_ends = self.grid.sampling(
-            origins, dirs, sigma_fn=sigma_fn, render_step_size=cfg.render_step_size,
-            alpha_thre=cfg.alpha_threshold if alpha_threshold is None else alpha_threshold,
-            early_stop_eps=cfg.early_stop_eps if early_stop_eps is None else early_stop_eps,
-            stratified=False)
-        return Samples(ray_indices.long(), t_starts, t_ends)
-
-    def update(self, step: int, density_fn: DensityFn, generator: torch.Generator | None = None) -> bool:
-        cfg = self.cfg
-        if step % cfg.update_every:
-            return False
-        self.grid.update_every_n_steps(
-            step=step, occ_eval_fn=lambda x: density_fn(x).float()[:, None] * cfg.render_step_size,
-            occ_thre=cfg.occ_threshold, ema_decay=cfg.occ_ema_decay, warmup_steps=cfg.warmup_steps,
-            n=1)
-        self._apply_carving()
-        return True
-
-
-def nerfacc_cuda_available() -> bool:
-    """Whether nerfacc's CUDA extension builds and loads here (it JIT-compiles on first use)."""
-    if not torch.cuda.is_available():
-        return False
-    try:
-        from nerfacc.cuda._backend import _C  # triggers the JIT build
-
-        return _C is not None
-    except Exception as exc:  # the build can fail in many ways
-        print(f"note: nerfacc CUDA extension unavailable ({exc}); using the PyTorch sampler",
-              file=sys.stderr)
-        return False
-
-
-def build_estimator(aabb: Tensor, cfg: SamplerConfig, device: torch.device) -> nn.Module:
-    """The occupancy grid for ``device``: nerfacc on CUDA when it works, else pure torch."""
-    backend = cfg.backend
-    if backend == "auto":
-        backend = "nerfacc" if device.type == "cuda" and nerfacc_cuda_available() else "torch"
-    grid = NerfaccOccupancyGrid(aabb, cfg) if backend == "nerfacc" else TorchOccupancyGrid(aabb, cfg)
-    return grid.to(device)

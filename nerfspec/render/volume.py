@@ -49,21 +49,18 @@ def accumulate(values: Tensor | None, weights: Tensor, ray_indices: Tensor, n_ra
     return out.index_add(0, ray_indices, src)
 
 
-def composite_rays(t_starts: Tensor, t_ends: Tensor, sigmas: Tensor, rgbs: Tensor,
-                   ray_indices: Tensor, n_rays: int, use_nerfacc: bool = False
-                   ) -> tuple[Tensor, Tensor, Tensor]:
-    """rgb (n_rays, 3), opacity (n_rays, 1), depth (n_rays, 1) of packed samples.
-
-    ``use_nerfacc`` runs nerfacc's CUDA kernels (same maths) for tensors on a GPU.
-    """
-    if use_nerfacc:
-        import nerfacc
-
-        weights, _, _ = nerfacc.render_weight_from_density(
-            t_starts, t_ends, sigmas, ray_indices=ray_indices, n_rays=n_rays)
-    else:
-        weights, _, _ = render_weights(t_starts, t_ends, sigmas, ray_indices, n_rays)
+def composite_weighted(weights: Tensor, t_starts: Tensor, t_ends: Tensor, rgbs: Tensor,
+                       ray_indices: Tensor, n_rays: int) -> tuple[Tensor, Tensor, Tensor]:
+    """rgb (n_rays, 3), opacity (n_rays, 1), depth (n_rays, 1) of packed samples with weights w (S,)."""
     rgb = accumulate(rgbs, weights, ray_indices, n_rays)
     opacity = accumulate(None, weights, ray_indices, n_rays)
     depth = accumulate(((t_starts + t_ends) * 0.5)[:, None], weights, ray_indices, n_rays)
     return rgb, opacity, depth
+
+
+def composite_rays(t_starts: Tensor, t_ends: Tensor, sigmas: Tensor, rgbs: Tensor,
+                   ray_indices: Tensor, n_rays: int) -> tuple[Tensor, Tensor, Tensor]:
+    """rgb (n_rays, 3), opacity (n_rays, 1), depth (n_rays, 1) of packed samples (S,) with
+    densities (S,) and colours (S, 3)."""
+    weights, _, _ = render_weights(t_starts, t_ends, sigmas, ray_indices, n_rays)
+    return composite_weighted(weights, t_starts, t_ends, rgbs, ray_indices, n_rays)

@@ -1,0 +1,39 @@
+"""The maths of one training step: render a batch, photometric loss, gradients, and whether the
+step is finite — all as device tensors, so the step never waits for the host."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from nerfspec.data.blender import composite
+from nerfspec.render.renderer import RenderResult, render_rays
+
+
+def photometric_loss(rgb: Tensor, rgba: Tensor, background: Tensor) -> Tensor:
+    """MSE between rendered colours (N, 3) and the pixels' straight rgba (N, 4) composited on the
+    same background ((N, 3) or (3,)) the render was composited on."""
+    return F.mse_loss(rgb, composite(rgba, background))
+
+
+def step_is_finite(loss: Tensor, params: list[nn.Parameter], gradients_only: bool = False) -> Tensor:
+    """() bool tensor: the loss and the global gradient norm are finite (only the gradients with
+    ``gradients_only``, e.g. after a data-parallel average every rank shares). True when no
+    parameter has a gradient."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.ones((), dtype=torch.bool, device=loss.device)
+    norm = torch.nn.utils.get_total_norm(grads).float()
+    return torch.isfinite(norm) if gradients_only else torch.isfinite(loss.detach().float() + norm)
+
+
+def forward_backward(field, estimator, origins: Tensor, dirs: Tensor, rgba: Tensor,
+                     background: Tensor) -> tuple[RenderResult, Tensor]:
+    """Render the batch, compute the loss and backpropagate it into the field's gradients (which
+    the caller zeroed). A batch without samples has no gradient; its loss is still returned."""
+    out = render_rays(field, estimator, origins, dirs, background)
+    loss = photometric_loss(out.rgb, rgba, background)
+    if out.n_samples > 0:
+        loss.backward()
+    return out, loss

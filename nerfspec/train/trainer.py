@@ -1,0 +1,352 @@
+"""The trainer: the state of one run and the loop that spends its budget.
+
+The pieces it holds each live in their own module: batches (batching.py), the step's maths
+(step.py), the optimiser (optim.py), the schedule (schedule.py), numerical faults
+(faults.py), what is logged (progress.py), and agreement between data-parallel ranks
+(nerfspec/distributed.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import platform
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from nerfspec.config import Config
+from nerfspec.data.blender import composite, load_blender_split
+from nerfspec.distributed import (
+    DistContext,
+    agree_max,
+    average_gradients,
+    broadcast_state,
+    device_for,
+    rank_seed,
+)
+from nerfspec.errors import CheckpointError, DivergedError, NerfspecError
+from nerfspec.metrics import psnr
+from nerfspec.models import build_models, check_encoding, load_estimator_state, load_state, pick_device
+from nerfspec.precision import resolve_precision
+from nerfspec.render.background import background_colour
+from nerfspec.render.carving import carve_empty_cells
+from nerfspec.render.renderer import render_image
+from nerfspec.run import checkpoint_paths, load_checkpoint, save_checkpoint, write_run_info
+from nerfspec.train.batching import RayBatcher, draw_background
+from nerfspec.train.faults import FaultCounter, diverged_message, restore_warning, sync_point
+from nerfspec.train.optim import build_optimizer, set_learning_rates, step_unless_nonfinite
+from nerfspec.train.progress import StatsWindow, bar_postfix, training_scalars
+from nerfspec.train.schedule import lr_factor, next_ray_count, run_progress
+from nerfspec.train.step import forward_backward, step_is_finite
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    elapsed_s: float
+    interrupted: bool
+    signal: int | None = None  # the signal that stopped the run (SIGINT / SIGTERM), if any
+    skipped_steps: int = 0  # steps skipped for a non-finite loss or gradient
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where it exists)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class Trainer:
+    """Holds the state of one run; ``fit()`` trains until the step or time budget is spent."""
+
+    def __init__(self, cfg: Config, run_dir: Path | None, resume: bool = False, quiet: bool = False,
+                 dist_ctx: DistContext | None = None):
+        self.cfg, self.run_dir, self.dist = cfg, run_dir, dist_ctx
+        self.is_main = dist_ctx is None or dist_ctx.is_main
+        self.quiet = quiet or not self.is_main
+        if cfg.train.threads > 0:
+            torch.set_num_threads(cfg.train.threads)
+        self.device = device_for(dist_ctx, pick_device(cfg.train.device))
+        self.train_split = load_blender_split(cfg.data.root, "train", cfg.data.downscale)
+        self.val_split = None
+        if cfg.train.val_every > 0:
+            try:
+                self.val_split = load_blender_split(cfg.data.root, "val", cfg.data.downscale)
+            except NerfspecError as exc:
+                print(f"note: no validation images ({exc})", file=sys.stderr)
+        self.batcher = RayBatcher(self.train_split, self.device)
+        self.field, self.estimator = build_models(cfg, self.device)
+        if cfg.sampler.carve:  # on resume the checkpoint's grid replaces this
+            split = self.train_split
+            self.estimator.carve(carve_empty_cells(self.estimator.aabb.cpu(), cfg.sampler.grid_resolution,
+                                                   split.images[..., 3], split.cameras))
+        self.optimizer = build_optimizer(self.field, cfg.train)
+        self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
+        if dist_ctx is not None:
+            broadcast_state(self.field)
+        self.step, self.elapsed_s, self.rays = 0, 0.0, cfg.train.rays_per_step
+        # numerical faults: skipped steps and the current run of them (device counters),
+        # restores and the learning-rate multiplier they left
+        self.faults = FaultCounter(self.device)
+        self.restores, self.lr_scale = 0, 1.0
+        self.stop_requested, self.stop_signal = False, None
+        if resume:
+            self._restore()
+        self._saved_step = self.step if resume else -1
+        # restored when faults persist before the run has a checkpoint
+        self._start_state = copy.deepcopy(self.state_dict())
+
+    @property
+    def skipped_steps(self) -> Tensor:
+        return self.faults.skipped
+
+    @property
+    def bad_streak(self) -> Tensor:
+        return self.faults.streak
+
+    @property
+    def precision(self) -> str:
+        return resolve_precision(self.cfg.field.precision, self.device)
+
+    def describe(self) -> dict:
+        """What this run runs on and trains: the content of run_info.json."""
+        split = self.train_split
+        return {
+            "device": str(self.device), "device_name": (torch.cuda.get_device_name(self.device)
+                                                        if self.device.type == "cuda" else cpu_name()),
+            "precision": self.precision, "kernels": self.estimator.backend,
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "encoding": self.cfg.field.encoding,
+            "parameters": sum(p.numel() for p in self.field.parameters()),
+            "dataset": {"root": str(self.cfg.data.root), "train_views": len(split),
+                        "width": split.width, "height": split.height},
+            "step": self.step, "elapsed_s": self.elapsed_s,
+            "world_size": self.dist.world_size if self.dist is not None else 1,
+        }
+
+    def start_line(self) -> str:
+        """One line saying what is about to train, on what."""
+        info = self.describe()
+        data = info["dataset"]
+        return (f"training {info['encoding']} ({info['parameters']:,} parameters) on {info['device']} "
+                f"({info['device_name']}), {info['precision']}, {info['threads']} threads, "
+                f"{info['kernels']} kernels; {data['train_views']} views of {data['width']}x{data['height']} "
+                f"from {data['root']}")
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "field": self.field.state_dict(),
+            "estimator": self.estimator.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": {"elapsed_s": self.elapsed_s, "rays": self.rays, "lr_scale": self.lr_scale,
+                         "restores": self.restores, "skipped_steps": int(self.faults.skipped)},
+            "step": self.step,
+            "rng": {"rays": self.generator.get_state(), "torch": torch.get_rng_state(),
+                    "device": self.device.type},
+            "encoding": self.cfg.field.encoding,
+            "device": self.device.type,
+            "kernels": self.estimator.backend,
+        }
+
+    def _restore(self) -> None:
+        state = load_checkpoint(self.run_dir, self.device)
+        if state is None:
+            print(f"note: {self.run_dir} has no checkpoint yet; starting at step 0", file=sys.stderr)
+            return
+        self._load_models(state)
+        schedule = state["schedule"]
+        self.elapsed_s = float(schedule["elapsed_s"])
+        self.lr_scale = float(schedule.get("lr_scale", 1.0))
+        self.restores = int(schedule.get("restores", 0))
+        self.faults = FaultCounter(self.device, int(schedule.get("skipped_steps", 0)))
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"].cpu())
+        if rng.get("device", "cpu") == self.device.type:
+            self.generator.set_state(rng["rays"].cpu())
+        else:  # a generator's state does not carry over between device types
+            self.generator.manual_seed(rank_seed(self.cfg.train.seed, self.dist) + self.step)
+            print(f"note: resuming on {self.device.type} a run trained on {rng.get('device', 'cpu')}: "
+                  "the rays drawn from here differ from an uninterrupted run", file=sys.stderr)
+
+    def _load_models(self, state: dict) -> None:
+        """Field, occupancy grid, optimiser, step and ray count from a checkpoint."""
+        check_encoding(state, self.cfg, self.run_dir)
+        load_state(self.field, state["field"], f"field ({self.cfg.field.encoding})", self.run_dir)
+        load_estimator_state(self.estimator, state["estimator"], self.run_dir)
+        built = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError) as exc:
+            raise CheckpointError(f"{self.run_dir}: checkpoint's optimiser state does not match the "
+                                  f"configured field ({exc})") from None
+        for group, settings in zip(self.optimizer.param_groups, built):
+            group.update(settings)  # rates, names and the fused kernel come from the config
+        self.step = int(state["step"])
+        self.rays = int(state["schedule"]["rays"])
+
+    def save(self) -> Path | None:
+        """Write a checkpoint and run_info.json (rank 0 only under data parallelism)."""
+        path = None
+        if self.is_main:
+            path = save_checkpoint(self.run_dir, self.state_dict(), self.step)
+            write_run_info(self.run_dir, self.describe())
+        self._saved_step = self.step
+        return path
+
+    # -- numerical faults ----------------------------------------------------------------
+    def _recover(self) -> None:
+        """After ``max_bad_steps`` non-finite steps in a row: reload the newest checkpoint (or
+        the state training started from) and halve the learning rate, at most
+        ``max_restores`` times; then stop with ``DivergedError``."""
+        cfg = self.cfg.train
+        bad = int(self.faults.streak)
+        newest = checkpoint_paths(self.run_dir) if self.run_dir is not None else []
+        if self.restores >= cfg.max_restores:
+            raise DivergedError(diverged_message(bad, self.step, self.restores, cfg.max_restores, cfg.lr,
+                                                 str(newest[0]) if newest else None))
+        state = load_checkpoint(self.run_dir, self.device) if newest else None
+        source = newest[0].name if state is not None else "the starting state"
+        if state is None:
+            state = self._start_state
+        at = self.step
+        self._load_models(state)
+        self.restores += 1
+        self.lr_scale *= 0.5
+        self.faults.reset_streak()
+        tqdm.write(restore_warning(bad, at, self.step, source, self.lr_scale, self.restores,
+                                   cfg.max_restores), file=sys.stderr)
+
+    # -- one step ------------------------------------------------------------------------
+    def train_step(self) -> dict:
+        """One step; the returned loss and fault counts are device tensors (read them at will:
+        the loop itself reads them only at log points)."""
+        cfg = self.cfg
+        progress = run_progress(cfg.train, self.step, self.elapsed_s)
+        factor = lr_factor(cfg.train, self.step, progress) * self.lr_scale
+        set_learning_rates(self.optimizer, factor)
+        self.field.set_progress(self.step, progress)
+        self.field.train()
+        if self.estimator.update(self.step, self.field.density, self.generator) and self.dist is not None:
+            broadcast_state(self.estimator)  # every rank marches the same grid
+
+        origins, dirs, rgba = self.batcher.sample(self.rays, self.generator)
+        bg = draw_background(cfg.data.train_background, origins.shape[0], self.generator, self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        out, loss = forward_backward(self.field, self.estimator, origins, dirs, rgba, bg)
+        params = list(self.field.parameters())
+        if self.dist is not None:  # every rank joins, so one without samples cannot stall the rest
+            average_gradients(params, self.dist)
+        # under data parallelism only the (shared) gradient decides, so ranks agree
+        finite = step_is_finite(loss, params, gradients_only=self.dist is not None)
+        step_unless_nonfinite(self.optimizer, finite)
+        self.faults.record(finite)
+        rays = self.rays
+        self.rays = next_ray_count(cfg.train, rays, out.n_samples)
+        self.step += 1
+        stats = {"loss": loss.detach(), "finite": finite, "lr": cfg.train.lr * factor, "rays": rays,
+                 "samples": out.n_samples, "skipped": (~finite).long(),
+                 "skipped_steps": self.faults.skipped.clone()}
+        if (sync_point(self.device, self.step, cfg.train.log_every)
+                and int(self.faults.streak) >= cfg.train.max_bad_steps):
+            self._recover()
+        return stats
+
+    # -- validation ----------------------------------------------------------------------
+    def validation_image(self) -> tuple[float, Tensor] | None:
+        if self.val_split is None:
+            return None
+        split, cfg = self.val_split, self.cfg
+        self.field.eval()
+        bg = background_colour(cfg.data.eval_background)
+        out = render_image(self.field, self.estimator, split.cameras, 0, bg, cfg.eval.chunk_rays)
+        target = composite(split.images[0].float() / 255.0, bg)
+        return psnr(out["rgb"], target), torch.cat([out["rgb"], target], dim=1)
+
+    # -- the loop ------------------------------------------------------------------------
+    def fit(self, writer=None, on_step=None) -> TrainResult:
+        """Train until the budget is spent. ``on_step(trainer, stats)``, if given, runs after
+        every step (after its checkpoint); its time is not counted in ``elapsed_s``."""
+        cfg = self.cfg.train
+        if not self.quiet:
+            tqdm.write(self.start_line())
+        handlers = self._install_signal_handlers()
+        bar = tqdm(total=cfg.max_steps, initial=self.step, desc=self.cfg.name, disable=self.quiet,
+                   dynamic_ncols=True)
+        window = StatsWindow(self.device)
+        try:
+            while self.step < cfg.max_steps:
+                if self.dist is not None:  # ranks stop together: the slowest clock and any signal
+                    self.elapsed_s, stop = agree_max([self.elapsed_s, float(self.stop_requested)], self.device)
+                    self.stop_requested = self.stop_requested or stop > 0
+                if self.stop_requested:
+                    break
+                if cfg.max_minutes > 0 and self.elapsed_s >= 60.0 * cfg.max_minutes:
+                    break
+                t0 = time.perf_counter()
+                stats = self.train_step()
+                dt = time.perf_counter() - t0
+                self.elapsed_s += dt
+                window.add(stats["loss"], stats["finite"], stats["rays"], stats["samples"], dt)
+                bar.update(self.step - bar.n)  # a restore after numerical faults moves back
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    self._log(window, stats, bar, writer)
+                    window.reset()
+                if cfg.val_every > 0 and self.step % cfg.val_every == 0 and writer is not None:
+                    t1 = time.perf_counter()
+                    val = self.validation_image()
+                    if val is not None:
+                        writer.add_scalar("val/psnr", val[0], self.step)
+                        writer.add_image("val/render_vs_gt", val[1], self.step, dataformats="HWC")
+                    self.elapsed_s += time.perf_counter() - t1
+                if self.step % cfg.checkpoint_every == 0 and int(self.faults.streak) == 0:
+                    self.save()
+                if on_step is not None:
+                    on_step(self, stats)
+        finally:
+            bar.close()
+            for sig, old in handlers.items():
+                signal.signal(sig, old)
+        if self._saved_step != self.step:
+            self.save()
+        return TrainResult(self.run_dir, self.step, self.elapsed_s, self.stop_requested,
+                           self.stop_signal, int(self.faults.skipped))
+
+    def _log(self, window: StatsWindow, stats: dict, bar, writer) -> None:
+        summary = window.summary()
+        bar.set_postfix(bar_postfix(summary, self.elapsed_s, self.cfg.train.max_minutes))
+        if writer is None:
+            return
+        scalars = training_scalars(summary, stats["lr"], stats["rays"],
+                                   getattr(self.estimator, "occupied_fraction", math.nan), self.elapsed_s,
+                                   int(self.faults.skipped), self.lr_scale)
+        scalars.update(self.field.scalars())
+        for key, value in scalars.items():
+            writer.add_scalar(key, value, self.step)
+
+    def _install_signal_handlers(self) -> dict:
+        def request_stop(signum, _frame):
+            if self.stop_requested:  # a second Ctrl-C: stop now
+                raise KeyboardInterrupt
+            self.stop_requested, self.stop_signal = True, signum
+
+        old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old[sig] = signal.signal(sig, request_stop)
+            except ValueError:  # not the main thread
+                pass
+        return old

@@ -1,0 +1,38 @@
+"""Layering: the renderer works on any field (it never imports fields/), exporters never import
+the trainer, and nothing below train/ imports it."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "nerfspec"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports (absolute names), at any depth of the file."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("folder, forbidden", [
+    ("render", ("nerfspec.fields", "nerfspec.train", "nerfspec.models")),
+    ("export", ("nerfspec.train",)),
+    ("data", ("nerfspec.train", "nerfspec.fields", "nerfspec.render")),
+    ("fields", ("nerfspec.train", "nerfspec.render")),
+])
+def test_layers_do_not_import_upwards(folder, forbidden):
+    for path in sorted((PACKAGE / folder).rglob("*.py")):
+        bad = [m for m in imported_modules(path) if m.startswith(forbidden)]
+        assert not bad, f"{path.relative_to(PACKAGE.parent)} imports {bad}"
+
+
+def test_imported_modules_finds_nested_imports(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("import os\nfrom a.b import c\ndef f():\n    from x.y import z\n")
+    assert imported_modules(f) == {"os", "a.b", "x.y"}
