@@ -1,13 +1,15 @@
-"""Where the training step's time goes, for a config on this machine.
+"""Where the training step's time goes, for one or more configs on this machine, side by side.
 
-Prints rays/s and samples/s of the training step, how the step's time splits between the
-field (the training pass's forward and backward, and the gradient-free density queries the
-sampler makes for early ray termination and occupancy updates) and everything else (marching,
-compositing, batching, optimiser), and the field's achieved GFLOP/s next to this machine's
-measured float32 GEMM GFLOP/s. The first ``--warmup`` steps (occupancy grid still coarse) are trained
-but not timed, so the figures describe the steady state.
+Runs the real ``Trainer.train_step`` with its parts timed in place: the occupancy-grid update,
+drawing the batch, sampling (marching plus the early-stop density pass), the optimiser, and the
+rest of the step, the training pass (field forward and backward, compositing, loss). The
+sampler's gradient-free density queries (early stop, grid updates) are timed wherever they run.
+After each timed step the field's forward and backward alone run again on that step's samples,
+so the training pass splits into the field and everything around it. Prints rays/s, samples/s,
+ms/step and the shares, and, for MLP fields, the achieved GFLOP/s next to a measured GEMM. The
+first ``--warmup`` steps (occupancy grid still coarse) are trained but not timed.
 
-    python scripts/bench_train.py configs/lego_gauss.toml --warmup 200 --steps 30
+    python scripts/bench_train.py configs/lego_gauss.toml configs/lego_hashgrid.toml --set train.threads=2
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import argparse
 import time
 
 import torch
-import torch.nn.functional as F
 
 from nerfspec.config import load_config
-from nerfspec.data.blender import composite
-from nerfspec.fields.heads import resolve_precision
 from nerfspec.memory import keep_freed_memory
+from nerfspec.precision import resolve_precision
 from nerfspec.train import Trainer
+
+PARTS = ("update", "batch", "sample", "optim", "training_pass")
 
 
 def gemm_gflops(n: int = 65536, k: int = 256, dtype=torch.float32, repeats: int = 5) -> float:
@@ -40,29 +42,118 @@ def linear_flops_per_sample(module: torch.nn.Module) -> int:
     return sum(2 * m.in_features * m.out_features for m in module.modules() if isinstance(m, torch.nn.Linear))
 
 
-class TimedDensity:
-    """``density_fn`` that adds the time of each call to ``seconds``."""
+class Timed:
+    """Wraps a callable; adds the seconds of each call to ``seconds`` and keeps its last result."""
 
-    def __init__(self, density_fn):
-        self.density_fn, self.seconds = density_fn, 0.0
+    def __init__(self, fn):
+        self.fn, self.seconds, self.last = fn, 0.0, None
 
-    def __call__(self, x):
+    def __call__(self, *args, **kwargs):
         t0 = time.perf_counter()
-        out = self.density_fn(x)
+        self.last = out = self.fn(*args, **kwargs)
         self.seconds += time.perf_counter() - t0
         return out
 
 
-def timed(fn):
+def shares(totals: dict[str, float], step_s: float) -> dict[str, float]:
+    """Percent of the step time of each part; ``totals`` holds the seconds of the parts other
+    than the training pass, plus ``queries`` (density queries, inside update and sample) and
+    ``field`` (the field's forward and backward of the training pass, timed alone)."""
+    out = {k: 100.0 * totals[k] / step_s for k in ("update", "batch", "sample", "optim")}
+    out["training_pass"] = 100.0 - sum(out.values())
+    out["field"] = 100.0 * totals["field"] / step_s
+    out["queries"] = 100.0 * totals["queries"] / step_s
+    out["outside_field"] = 100.0 - out["field"] - out["queries"]
+    return out
+
+
+def bench(config: str, overrides: list[str], warmup: int, steps: int) -> dict:
+    """Train ``warmup`` steps, then time ``steps`` real steps part by part."""
+    cfg = load_config(config, overrides + ["train.val_every=0", "name=bench"])
+    trainer = Trainer(cfg, run_dir=None, quiet=True)
     t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
+    for _ in range(warmup):
+        trainer.train_step()
+    warmup_s = time.perf_counter() - t0
+
+    field, est = trainer.field, trainer.estimator
+    queries = Timed(field.density)
+    parts = {"update": Timed(est.update), "batch": Timed(trainer.batcher.sample),
+             "sample": Timed(est.sample), "optim": Timed(trainer.optimizer.step)}
+    field.density = queries  # every gradient-free query goes through the instance attribute
+    est.update, trainer.batcher.sample, est.sample = parts["update"], parts["batch"], parts["sample"]
+    trainer.optimizer.step = parts["optim"]
+    step_s = field_s = 0.0
+    rays = samples = 0
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        stats = trainer.train_step()
+        step_s += time.perf_counter() - t0
+        rays += stats["rays"]
+        samples += stats["samples"]
+        origins, dirs, _ = parts["batch"].last
+        s = parts["sample"].last
+        if len(s):
+            pts, d = s.points(origins, dirs), dirs[s.ray_indices]
+            t0 = time.perf_counter()
+            sig, rgb = field(pts, d)
+            (sig.sum() * 0 + rgb.sum()).backward()  # forward + backward through the field alone
+            field_s += time.perf_counter() - t0
+            trainer.optimizer.zero_grad(set_to_none=True)
+    totals = {k: p.seconds for k, p in parts.items()}
+    totals.update(queries=queries.seconds, field=field_s)
+    mlp_flops = 3 * linear_flops_per_sample(field) * samples  # backward ~ 2x forward
+    return {
+        "config": config, "encoding": cfg.field.encoding,
+        "precision": resolve_precision(cfg.field.precision, trainer.device),
+        "threads": torch.get_num_threads(), "warmup_s": warmup_s, "steps": steps,
+        "samples_per_ray": samples / max(rays, 1), "rays_per_step": rays / steps,
+        "occupied": est.occupied_fraction, "rays_per_s": rays / step_s, "samples_per_s": samples / step_s,
+        "ms_per_step": 1000 * step_s / steps, "shares": shares(totals, step_s),
+        "field_samples_per_s": samples / max(field_s, 1e-9),
+        "mlp_gflops": mlp_flops / max(field_s, 1e-9) / 1e9,
+        "parameters": sum(p.numel() for p in field.parameters()),
+    }
+
+
+ROWS = [
+    ("encoding", "{}"), ("precision", "{}"), ("threads", "{}"), ("parameters", "{:,}"),
+    ("samples_per_ray", "{:.1f}"), ("rays_per_step", "{:.0f}"), ("occupied", "{:.3f}"),
+    ("rays_per_s", "{:,.0f}"), ("samples_per_s", "{:,.0f}"), ("ms_per_step", "{:.0f}"),
+    ("share update %", "{:.1f}"), ("share batch %", "{:.1f}"), ("share sample %", "{:.1f}"),
+    ("share optim %", "{:.1f}"), ("share training_pass %", "{:.1f}"),
+    ("field fwd+bwd (training pass) %", "{:.1f}"), ("density queries, no grad %", "{:.1f}"),
+    ("outside the field %", "{:.1f}"), ("field alone samples/s", "{:,.0f}"), ("MLP GFLOP/s", "{:.1f}"),
+]
+
+
+def row_value(result: dict, key: str):
+    share_keys = {"field fwd+bwd (training pass) %": "field", "density queries, no grad %": "queries",
+                  "outside the field %": "outside_field"}
+    if key.startswith("share "):
+        return result["shares"][key[6:-2]]
+    if key in share_keys:
+        return result["shares"][share_keys[key]]
+    return {"field alone samples/s": result["field_samples_per_s"], "MLP GFLOP/s": result["mlp_gflops"]}.get(
+        key, result.get(key))
+
+
+def table(results: list[dict]) -> str:
+    """The results side by side, one column per config."""
+    names = [r["config"].rsplit("/", 1)[-1] for r in results]
+    width = max(12, *(len(n) for n in names))
+    lines = [f"{'':34s}" + "".join(f"{n:>{width + 2}s}" for n in names)]
+    for key, fmt in ROWS:
+        cells = "".join(f"{fmt.format(row_value(r, key)):>{width + 2}s}" for r in results)
+        lines.append(f"{key:34s}{cells}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("configs", nargs="+", help="one or more TOML configs, benchmarked one after another")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override for every config (repeatable)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps first")
     parser.add_argument("--steps", type=int, default=30, help="timed steps")
     parser.add_argument("--default-malloc", action="store_true",
@@ -70,70 +161,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.default_malloc:
         keep_freed_memory()  # as the nerfspec command does
-
-    cfg = load_config(args.config, args.overrides + ["train.val_every=0", "name=bench"])
-    trainer = Trainer(cfg, run_dir=None, quiet=True)
-    t0 = time.perf_counter()
-    for _ in range(args.warmup):
-        trainer.train_step()
-    print(f"warm-up: {args.warmup} steps in {time.perf_counter() - t0:.1f} s")
-
-    field, est = trainer.field, trainer.estimator
-    totals = {k: 0.0 for k in ("update", "batch", "sample", "field", "render", "optim")}
-    rays = samples = 0
-    queries = TimedDensity(field.density)  # the sampler's gradient-free field calls
-    for _ in range(args.steps):
-        # The same work as Trainer.train_step, phase by phase, plus the field pass alone.
-        _, t = timed(lambda: est.update(trainer.step, queries, trainer.generator))
-        totals["update"] += t
-        (o, d, rgba), t = timed(lambda: trainer.batcher.sample(trainer.rays, trainer.generator))
-        totals["batch"] += t
-        s, t = timed(lambda: est.sample(o, d, queries))
-        totals["sample"] += t
-        pts, dirs = s.points(o, d), d[s.ray_indices]
-
-        def field_pass():
-            sig, rgb = field(pts, dirs)
-            (sig.sum() * 0 + rgb.sum()).backward()  # forward + backward through the field alone
-        _, t = timed(field_pass)
-        totals["field"] += t
-        trainer.optimizer.zero_grad(set_to_none=True)
-
-        def render_pass():
-            from nerfspec.render.renderer import render_rays
-            bg = torch.rand(o.shape[0], 3)
-            out = render_rays(field, est, o, d, bg, early_stop=False)
-            loss = F.mse_loss(out.rgb, composite(rgba, bg))
-            loss.backward()
-        # render_pass repeats the field pass inside; its excess over field_pass is the renderer.
-        _, t = timed(render_pass)
-        totals["render"] += t
-        _, t = timed(lambda: trainer.optimizer.step())
-        totals["optim"] += t
-        trainer.optimizer.zero_grad(set_to_none=True)
-        trainer.step += 1
-        rays += o.shape[0]
-        samples += len(s)
-
-    step_time = totals["update"] + totals["batch"] + totals["sample"] + totals["render"] + totals["optim"]
-    field_time = totals["field"]
-    flops = 3 * linear_flops_per_sample(field) * samples  # backward ~ 2x forward
-    prec = resolve_precision(cfg.field.precision, trainer.device)
-    print(f"config {args.config}: encoding={cfg.field.encoding} precision={prec} threads={torch.get_num_threads()}")
-    print(f"samples/ray {samples / rays:.1f}, rays/step {rays / args.steps:.0f}, occupied cells "
-          f"{getattr(est, 'occupied_fraction', float('nan')):.3f}")
-    print(f"training step: {rays / step_time:,.0f} rays/s, {samples / step_time:,.0f} samples/s, "
-          f"{step_time / args.steps * 1000:.0f} ms/step")
-    for key in ("update", "batch", "sample", "render", "optim"):
-        print(f"  {key:7s} {totals[key] / step_time * 100:5.1f}%")
-    query_share = queries.seconds / step_time * 100
-    field_share = field_time / step_time * 100
-    print(f"field forward+backward (training pass): {field_share:.1f}% of the step")
-    print(f"field density queries of the sampler (early stop, occupancy updates; no grad): {query_share:.1f}%")
-    print(f"-> outside the field (marching, compositing, batching, optimiser): "
-          f"{100 - field_share - query_share:.1f}%; outside the training pass: {100 - field_share:.1f}%")
-    print(f"field: {flops / field_time / 1e9:.1f} GFLOP/s achieved; machine float32 GEMM "
-          f"{gemm_gflops():.1f} GFLOP/s" + (f", bf16 GEMM {gemm_gflops(dtype=torch.bfloat16, repeats=1):.1f} GFLOP/s" if prec == "bf16" else ""))
+    results = []
+    for config in args.configs:
+        results.append(bench(config, args.overrides, args.warmup, args.steps))
+        print(f"{config}: warm-up {args.warmup} steps in {results[-1]['warmup_s']:.1f} s", flush=True)
+    print(table(results))
+    if any(r["precision"] == "bf16" for r in results):
+        print(f"machine GEMM: float32 {gemm_gflops():.1f} GFLOP/s, bf16 {gemm_gflops(dtype=torch.bfloat16, repeats=2):.1f} GFLOP/s")
+    else:
+        print(f"machine GEMM: float32 {gemm_gflops():.1f} GFLOP/s")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""scripts/bench_train.py runs on a tiny config and accounts for the whole step."""
+"""scripts/bench_train.py: its accounting, and a run on tiny configs side by side."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
 from pathlib import Path
+
+import pytest
 
 from nerfspec.config import dump_toml
 from tests.conftest import tiny_config_dict
@@ -18,22 +20,39 @@ def load_script(name: str):
     return module
 
 
-def test_timed_density_accumulates_time_and_passes_values():
+def test_timed_wrapper_accumulates_time_and_passes_values():
     bench = load_script("bench_train")
-    calls = bench.TimedDensity(lambda x: 2 * x)
-    assert calls(3) == 6 and calls(1) == 2
+    calls = bench.Timed(lambda x: 2 * x)
+    assert calls(3) == 6 and calls(1) == 2 and calls.last == 2
     assert calls.seconds > 0
 
 
-def test_bench_train_reports_shares_that_add_up(tiny_scene, tmp_path, capsys):
+def test_shares_add_up():
     bench = load_script("bench_train")
-    cfg = tmp_path / "tiny.toml"
-    cfg.write_text(dump_toml(tiny_config_dict(tiny_scene, tmp_path / "out")))
-    bench.main([str(cfg), "--warmup", "3", "--steps", "3"])
+    totals = {"update": 1.0, "batch": 0.5, "sample": 2.0, "optim": 0.5, "queries": 1.5, "field": 4.0}
+    s = bench.shares(totals, 10.0)
+    assert s["training_pass"] == pytest.approx(60.0)
+    assert s["field"] == pytest.approx(40.0) and s["queries"] == pytest.approx(15.0)
+    assert s["outside_field"] == pytest.approx(45.0)
+    assert sum(s[k] for k in bench.PARTS) == pytest.approx(100.0)
+
+
+def test_bench_train_prints_configs_side_by_side(tiny_scene, tmp_path, capsys):
+    bench = load_script("bench_train")
+    paths = []
+    for enc in ("gauss", "pe"):
+        values = tiny_config_dict(tiny_scene, tmp_path / "out")
+        values["field"]["encoding"] = enc
+        path = tmp_path / f"tiny_{enc}.toml"
+        path.write_text(dump_toml(values))
+        paths.append(str(path))
+    bench.main(paths + ["--warmup", "3", "--steps", "3"])
     out = capsys.readouterr().out
-    train = float(re.search(r"training pass\): ([\d.]+)%", out).group(1))
-    queries = float(re.search(r"no grad\): ([\d.]+)%", out).group(1))
-    outside = float(re.search(r"batching, optimiser\): (-?[\d.]+)%", out).group(1))
-    assert 0 < train < 100 and 0 < queries < 100
-    assert abs(train + queries + outside - 100) < 0.2
-    assert "GFLOP/s" in out and "samples/s" in out
+    header = [line for line in out.splitlines() if "tiny_gauss.toml" in line and "tiny_pe.toml" in line]
+    assert header, out
+    row = next(line for line in out.splitlines() if line.startswith("encoding"))
+    assert row.split()[1:] == ["gauss", "pe"]
+    for key in ("samples_per_s", "field fwd+bwd (training pass) %", "density queries, no grad %"):
+        cells = next(line for line in out.splitlines() if line.startswith(key))[34:].split()
+        assert len(cells) == 2 and all(float(c.replace(",", "")) >= 0 for c in cells), key
+    assert re.search(r"machine GEMM: float32 [\d.]+ GFLOP/s", out)
