@@ -155,6 +155,7 @@ class SamplerConfig:
     backend: str = "auto"  # kernels: auto (nerfacc's on CUDA when they build) | torch | nerfacc
     carve: bool = True  # start with cells that a training view sees as background empty
     early_stop_round: int = -1  # samples per ray per front-to-back density round (0: one pass; -1: 16 on the CPU, 0 on a GPU)
+    train_early_stop: str = "auto"  # training: separate (no-grad density pass, then the kept samples) | fused (one pass with gradients) | none | adaptive (separate or none, by what it saves) | auto (adaptive on the CPU, separate on a GPU)
 
     def validate(self) -> None:
         _positive("sampler.grid_resolution", self.grid_resolution)
@@ -169,6 +170,7 @@ class SamplerConfig:
         _non_negative("sampler.occ_threshold", self.occ_threshold)
         _non_negative("sampler.warmup_steps", self.warmup_steps)
         _choice("sampler.backend", self.backend, ("auto", "torch", "nerfacc"))
+        _choice("sampler.train_early_stop", self.train_early_stop, ("auto", "adaptive", "separate", "fused", "none"))
         if self.early_stop_round < -1:
             raise ConfigError("sampler.early_stop_round must be >= -1 (-1: automatic)")
 
