@@ -191,7 +191,8 @@ def cmd_train(args) -> int:
 
         metrics = evaluate(load_run(result.run_dir), "test", cfg.eval.every)
         print(f"test PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} "
-              f"({len(metrics['views'])} views) -> {result.run_dir / 'eval_test'}")
+              f"({len(metrics['views'])} views, {metrics['seconds_per_view']:.2f} s per view) "
+              f"-> {result.run_dir / 'eval_test'}")
     return 0
 
 
@@ -224,7 +225,8 @@ def cmd_eval(args) -> int:
         raise NerfspecError(f"--every must be >= 1, got {every}")
     metrics = evaluate(run, args.split, every)
     print(f"{args.split} PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} over "
-          f"{len(metrics['views'])} views -> {Path(args.run_dir) / ('eval_' + args.split) / 'metrics.json'}")
+          f"{len(metrics['views'])} views, {metrics['seconds_per_view']:.2f} s per view -> "
+          f"{Path(args.run_dir) / ('eval_' + args.split) / 'metrics.json'}")
     for band in metrics.get("bands", []):
         print(f"  band {band['name']} ({band['cycles_per_unit']} cycles/unit): {band['psnr']:.2f} dB")
     return 0

@@ -106,7 +106,7 @@ def _render_fused(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs:
                       len(samples))
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def render_rays_inference(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,
                           background: Tensor, round_size: int = 8) -> RenderResult:
     """``render_rays`` without gradients in one field pass: each ray's samples are evaluated
@@ -137,7 +137,7 @@ def render_rays_inference(field: Field, estimator: OccupancyGrid, origins: Tenso
     return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, int(visited.sum()))
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def render_image(field: Field, estimator: OccupancyGrid, cameras: Cameras, view: int,
                  background: Tensor, chunk_rays: int = 8192) -> dict[str, Tensor]:
     """Render view ``view`` of ``cameras`` in chunks of rays (bounded memory): rgb (H, W, 3),
