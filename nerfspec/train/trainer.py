@@ -100,6 +100,7 @@ class Trainer:
         if dist_ctx is not None:
             broadcast_state(self.field)
         self.step, self.elapsed_s, self.rays = 0, 0.0, cfg.train.rays_per_step
+        self.totals = {"rays": 0, "samples": 0}  # composited over the run, for run_info.json
         # numerical faults: skipped steps and the current run of them (device counters),
         # restores and the learning-rate multiplier they left
         self.faults = FaultCounter(self.device)
@@ -136,6 +137,10 @@ class Trainer:
             "dataset": {"root": str(self.cfg.data.root), "train_views": len(split),
                         "width": split.width, "height": split.height},
             "step": self.step, "elapsed_s": self.elapsed_s,
+            "rays_per_s": self.totals["rays"] / max(self.elapsed_s, 1e-9),
+            "samples_per_s": self.totals["samples"] / max(self.elapsed_s, 1e-9),
+            "peak_memory_gb": (torch.cuda.max_memory_allocated(self.device) / 2 ** 30
+                               if self.device.type == "cuda" else None),
             "world_size": self.dist.world_size if self.dist is not None else 1,
         }
 
@@ -156,7 +161,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "schedule": {"elapsed_s": self.elapsed_s, "rays": self.rays, "lr_scale": self.lr_scale,
                          "restores": self.restores, "skipped_steps": int(self.faults.skipped),
-                         "early_stop": self.early_stop.state_dict()},
+                         "early_stop": self.early_stop.state_dict(), "totals": dict(self.totals)},
             "step": self.step,
             "rng": {"rays": self.generator.get_state(), "torch": torch.get_rng_state(),
                     "device": self.device.type},
@@ -201,6 +206,7 @@ class Trainer:
         self.step = int(state["step"])
         self.rays = int(state["schedule"]["rays"])
         self.early_stop.load_state_dict(state["schedule"].get("early_stop", {}))
+        self.totals = dict(state["schedule"].get("totals", {"rays": 0, "samples": 0}))
 
     def save(self) -> Path | None:
         """Write a checkpoint and run_info.json (rank 0 only under data parallelism)."""
@@ -262,6 +268,8 @@ class Trainer:
         self.faults.record(finite)
         rays = self.rays
         self.rays = next_ray_count(cfg.train, rays, out.n_samples)
+        self.totals["rays"] += rays
+        self.totals["samples"] += out.n_samples
         self.step += 1
         stats = {"loss": loss.detach(), "finite": finite, "lr": cfg.train.lr * factor, "rays": rays,
                  "samples": out.n_samples, "skipped": (~finite).long(),
