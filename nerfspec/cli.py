@@ -274,7 +274,8 @@ def cmd_compare(args) -> int:
     for f in results["fields"]:
         psnr = "-" if f["test_psnr"] is None else f"{f['test_psnr']:.2f} dB"
         print(f"  {f['label']}: test PSNR {psnr}")
-    print(f"report: {Path(args.out) / 'report.md'}, {Path(args.out) / 'report.html'}")
+    pages = [Path(args.out) / name for name in ("report.md", "report.html") if (Path(args.out) / name).is_file()]
+    print(f"report: {', '.join(map(str, pages))}")
     return 0
 
 

@@ -286,6 +286,17 @@ def test_several_runs_share_ground_truth(tiny_scene, tmp_path):
     assert [v["gt"] for v in va] == [v["gt"] for v in vb]  # one copy of each ground-truth image
     assert va[0]["error"] != vb[0]["error"]
     assert data["runs"][0]["gt_mesh"]["script"] == data["runs"][1]["gt_mesh"]["script"]
+    assert data["runs"][0]["mesh"]["key"] != data["runs"][1]["mesh"]["key"]  # same folder name, other data
+
+
+def test_malformed_eval_metrics_keep_what_is_usable(tiny_scene, tmp_path):
+    run = fake_run(tiny_scene, tmp_path / "outputs")
+    path = run / "eval_test" / "metrics.json"
+    path.write_text(json.dumps({"psnr": 20.0, "views": [{"view": "a"}, 5, {"view": 2, "psnr": 21.0}]}))
+    ev = run_data(run, AssetWriter(tmp_path / "r.html"))["evals"][0]
+    assert [(v["view"], v["psnr"], v["ssim"]) for v in ev["views"]] == [(2, 21.0, None)]
+    path.write_text(json.dumps({"views": "none"}))
+    assert run_data(run, AssetWriter(tmp_path / "r.html"))["evals"][0]["views"] == []
 
 
 def fake_compare(scene, root):

@@ -105,7 +105,8 @@ def view_entries(run_name: str, split_name: str, metrics: dict, eval_dir: Path, 
     """Per evaluated view: {"view", "psnr", "ssim", "render", "gt", "error", "max_error"}; image
     entries are URLs (None when the file or the ground truth is missing)."""
     out = []
-    views = [v for v in metrics.get("views", []) if isinstance(v, dict) and "view" in v]
+    listed = metrics.get("views")
+    views = [v for v in listed if isinstance(v, dict) and isinstance(v.get("view"), int)] if isinstance(listed, list) else []
     for v in tqdm(views, desc=f"report {run_name} {split_name}", disable=not progress, dynamic_ncols=True,
                   leave=False):
         k = int(v["view"])

@@ -174,7 +174,7 @@
     const opts = {
       title: spec.title,
       width: Math.max(240, (box.clientWidth || 360) - 8),
-      height: spec.height || 220,
+      height: spec.height || 200,
       scales: { x: { time: false, distr: spec.logX ? 3 : 1, log: 2 }, y: { distr: logY ? 3 : 1 } },
       axes: [xAxis, { label: spec.yLabel || "", size: 56 }],
       cursor: { drag: { x: true, y: false }, focus: { prox: 24 } },
@@ -250,8 +250,12 @@
     if (!tags.length) return;
     const s = section("curves", "Training curves",
       "From the runs' TensorBoard logs. Drag across a chart to zoom, double-click to reset; hover for values.");
+    // the figures people look at first lead; every other tag follows by name
+    const FIRST = ["train/psnr", "train/loss", "val/psnr", "train/samples_per_s", "train/samples_per_ray",
+                   "train/rays_per_s", "train/lr", "train/occupied_fraction"];
+    const rank = (t) => (FIRST.includes(t) ? FIRST.indexOf(t) : FIRST.length);
     const groups = {};
-    tags.sort().forEach((t) => {
+    tags.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).forEach((t) => {
       const g = t.includes("/") ? t.split("/")[0] : "other";
       (groups[g] = groups[g] || []).push(t);
     });
