@@ -8,7 +8,6 @@ import base64
 import hashlib
 import json
 import math
-import os
 import re
 import shutil
 
@@ -24,7 +23,7 @@ from nerfspec.report.assets import AssetWriter, blob_script, data_uri, safe_name
 from nerfspec.report.compare_data import shown_runs, spectrum_db
 from nerfspec.report.events import event_file_order, merge_scalar_files, read_scalars
 from nerfspec.report.html import json_for_html, render_html
-from nerfspec.report.page import classify, page_data, write_html_report
+from nerfspec.report.page import classify, write_html_report
 from nerfspec.report.run_data import ply_header, run_data
 from nerfspec.report.run_info import count_parameters, merge_info, run_info
 

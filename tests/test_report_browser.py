@@ -26,6 +26,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  # WebGL without a GPU: SwiftShader, which Chromium only uses when told it may
                  "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 CLEAR = np.array([0xEE, 0xF0, 0xF4])  # the mesh viewer's background colour
+TIMEOUT_MS = 180_000  # per page action; generous, for a machine busy with other work
 
 
 def chromium_path() -> str | None:
@@ -43,7 +44,7 @@ def browser():
     if exe is None:
         pytest.skip("no Chromium found (apt-get install chromium; .ci/run installs it)")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
         yield b
         b.close()
 
@@ -53,12 +54,13 @@ class Page:
 
     def __init__(self, browser, path: Path, width: int = 1280):
         self.page = browser.new_page(viewport={"width": width, "height": 900})
+        self.page.set_default_timeout(TIMEOUT_MS)
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(path.resolve().as_uri())
         self.page.wait_for_function("() => window.nerfspecReport && window.nerfspecReport.ready && "
-                                    "window.nerfspecReport.viewers.every(v => v.ready || v.error)", timeout=60_000)
+                                    "window.nerfspecReport.viewers.every(v => v.ready || v.error)")
 
     def eval(self, js: str, arg=None):
         return self.page.evaluate(js, arg)
@@ -70,7 +72,7 @@ class Page:
             handle.scroll_into_view_if_needed()
         self.page.wait_for_function(
             "() => [...document.images].every(i => i.complete) && "
-            "[...document.querySelectorAll('video')].every(v => v.readyState >= 2 || v.error)", timeout=60_000)
+            "[...document.querySelectorAll('video')].every(v => v.readyState >= 2 || v.error)")
         return self.eval("""() => ({
             images: [...document.images].map(i => [i.currentSrc.slice(0, 80), i.naturalWidth > 0]),
             videos: [...document.querySelectorAll('video')].map(v => [v.currentSrc, v.readyState >= 2 && v.videoWidth > 0])

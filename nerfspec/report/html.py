@@ -1,5 +1,5 @@
 """The page itself: one HTML document with the page data as JSON and every script and style
-inlined (vendored uPlot and three.js, nerfspec's report.js / report.css), so it opens from disk."""
+inlined (vendored uPlot and three.js, nerfspec's static/*.js and report.css), so it opens from disk."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import html
 import json
 from importlib import resources
 
-VENDOR = ("uPlot.min.css", "uPlot.iife.min.js", "three-viewer.min.js")
+PAGE_SCRIPTS = ("ui.js", "mesh.js", "compare.js", "report.js")  # in this order: each uses the ones before
 
 
 def package_text(folder: str, name: str) -> str:
@@ -30,7 +30,7 @@ def render_html(data: dict, with_mesh_viewer: bool) -> str:
     scripts = [package_text("vendor", "uPlot.iife.min.js")]
     if with_mesh_viewer:
         scripts.append(package_text("vendor", "three-viewer.min.js"))
-    scripts.append(package_text("static", "report.js"))
+    scripts += [package_text("static", name) for name in PAGE_SCRIPTS]
     styles = package_text("vendor", "uPlot.min.css") + "\n" + package_text("static", "report.css")
     body_scripts = "\n".join(f"<script>{script_safe(code)}</script>" for code in scripts)
     return f"""<!doctype html>
