@@ -94,7 +94,7 @@ class Trainer:
             split = self.train_split
             self.estimator.carve(carve_empty_cells(self.estimator.aabb.cpu(), cfg.sampler.grid_resolution,
                                                    split.images[..., 3], split.cameras))
-        self.optimizer = build_optimizer(self.field, cfg.train)
+        self.optimizer = build_optimizer(self.field, cfg.train, self.device)
         self.early_stop = EarlyStopPolicy(resolve_mode(cfg.sampler.train_early_stop, self.device))
         self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
         if dist_ctx is not None:
