@@ -79,6 +79,15 @@ class Page:
         })""")
 
 
+def fmt_count(x: float) -> str:
+    """The page's compact count: 1.23M, 45.6k, or the integer with thousands separators."""
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.2f}M"
+    if abs(x) >= 1e4:
+        return f"{x / 1e3:.1f}k"
+    return f"{round(x):,}"
+
+
 def canvas_pixels(page, selector: str) -> np.ndarray:
     return iio.imread(io.BytesIO(page.page.locator(selector).screenshot()))[..., :3].astype(int)
 
@@ -128,6 +137,12 @@ def test_metrics_shown_equal_metrics_json(run_page, run_report):
     for row, view in zip(rows, metrics["views"]):
         assert float(row["psnr0"][0]) == view["psnr"] and row["psnr0"][1] == f"{view['psnr']:.2f}"
         assert float(row["ssim0"][0]) == view["ssim"] and row["ssim0"][1] == f"{view['ssim']:.4f}"
+    # facts come from run_info.json, which training wrote
+    info = json.loads((run_report["run"] / "run_info.json").read_text())
+    card = lambda key: run_page.eval(f"() => document.querySelector('[data-card={key}] .num').textContent")
+    assert card("steps") == f"{info['step']:,}"
+    assert card("samples-per-s") == fmt_count(info["samples_per_s"])
+    assert card("parameters") == fmt_count(info["parameters"])
     # sorting by PSNR orders the rows by it
     run_page.page.click("table[data-table=views-test] th:nth-child(2)")
     shown = run_page.eval("() => [...document.querySelectorAll('table[data-table=views-test] td[data-key=psnr0]')]"

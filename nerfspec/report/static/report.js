@@ -26,6 +26,13 @@
   const multi = runs.length > 1;
   const label = (r) => r.label || r.name;
 
+  /* Throughput: run_info.json's mean over the run where training recorded it, else the mean of
+   * the last logged points. */
+  function samplesPerS(run) {
+    const recorded = run.info && run.info.samples_per_s ? run.info.samples_per_s.value : null;
+    return isNum(recorded) ? recorded : run.summary.samples_per_s;
+  }
+
   function runSummaryCards(run) {
     const ev = (run.evals || [])[0];
     const info = run.info || {};
@@ -40,12 +47,14 @@
       isNum(run.summary.train_psnr) && { key: "train-psnr", label: "train PSNR", value: fmt(run.summary.train_psnr), unit: "dB", detail: "last logged batch" },
       { key: "steps", label: "steps", value: fmtInt(val("step")) },
       { key: "time", label: "training time", value: fmtDuration(val("elapsed_s")), detail: from("elapsed_s") },
-      isNum(run.summary.samples_per_s) && { key: "samples-per-s", label: "samples / s", value: fmtCount(run.summary.samples_per_s),
-                                            detail: isNum(run.summary.samples_per_ray) ? fmt(run.summary.samples_per_ray, 1) + " samples per ray (last)" : null },
+      isNum(samplesPerS(run)) && { key: "samples-per-s", label: "samples / s", value: fmtCount(samplesPerS(run)),
+        detail: [isNum(val("samples_per_s")) ? "mean over the run" : "mean of the last 10 logged",
+                 isNum(run.summary.samples_per_ray) ? fmt(run.summary.samples_per_ray, 1) + " per ray at the end" : null].filter(Boolean).join("; ") },
       { key: "parameters", label: "parameters", value: fmtCount(val("parameters")) },
-      device && { key: "device", label: "device", value: device, detail: from("device") },
+      device && { key: "device", label: "device", value: device, detail: val("device_name") || from("device") },
+      isNum(val("peak_memory_gb")) && { key: "memory", label: "peak GPU memory", value: fmt(val("peak_memory_gb")), unit: "GiB" },
       mesh && isNum(mesh.chamfer_l1) && { key: "chamfer", label: "Chamfer-L1", value: fmt(mesh.chamfer_l1, 4) },
-      mesh && isNum(mesh.fscore) && { key: "fscore", label: "F-score", value: fmt(mesh.fscore, 3), detail: isNum(mesh.tau) ? "tau " + mesh.tau : null },
+      mesh && isNum(mesh.fscore) && { key: "fscore", label: "F-score", value: fmt(mesh.fscore, 3), detail: isNum(mesh.fscore_tau) ? "at " + mesh.fscore_tau + " scene units" : null },
       mesh && isNum(mesh.iou) && { key: "iou", label: "IoU (solid)", value: fmt(mesh.iou, 3) },
     ]);
   }
@@ -62,7 +71,7 @@
       { key: "split", label: "split", get: (r) => first(r).split, num: false },
       { key: "steps", label: "steps", get: (r) => v(r, "step"), fmt: fmtInt },
       { key: "time", label: "training time", get: (r) => v(r, "elapsed_s"), fmt: fmtDuration },
-      { key: "sps", label: "samples/s", get: (r) => r.summary.samples_per_s, fmt: fmtCount },
+      { key: "sps", label: "samples/s", get: samplesPerS, fmt: fmtCount },
       { key: "params", label: "parameters", get: (r) => v(r, "parameters"), fmt: fmtCount },
       { key: "device", label: "device", get: (r) => v(r, "device"), num: false },
     ], list, { name: "runs" });
@@ -230,6 +239,8 @@
   function infoValue(key, value) {
     if (key === "elapsed_s") return fmtDuration(value) + " (" + fmt(value, 1) + " s)";
     if (key === "parameters") return fmtInt(value);
+    if (key === "rays_per_s" || key === "samples_per_s") return fmtInt(value) + " per s (mean over the run)";
+    if (key === "peak_memory_gb") return fmt(value) + " GiB";
     if (key === "dataset" && value && typeof value === "object") {
       const parts = [value.root];
       if (isNum(value.train_views)) parts.push(value.train_views + " train views");
