@@ -65,8 +65,8 @@ def _add_compare(sub) -> None:
                        "write OUT/report.md, report.html, results.csv, results.json and PNG plots (PSNR curves, "
                        "residual spectra, sweeps). Rerunning skips finished runs and resumes interrupted ones.")
     p.add_argument("--scene", required=True, help="scene folder with transforms_*.json (sets data.root)")
-    p.add_argument("--fields", default="none,basic,pe,gauss,rffca",
-                   help="comma-separated input mappings (default: all five)")
+    p.add_argument("--fields", default="none,basic,pe,gauss,rffca,hashgrid",
+                   help="comma-separated input mappings (default: all six)")
     p.add_argument("--config", help="base TOML config shared by every run (default: the built-in defaults)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--budget-minutes", type=float, help="training time per run (sets train.max_minutes)")
@@ -307,7 +307,8 @@ def cmd_render(args) -> int:
     for p in result.paths:
         print(p)
     print(f"{result.frames} frames at {result.width}x{result.height}, "
-          f"{result.seconds_per_frame:.3f} s per frame (rendering)")
+          f"{result.seconds_per_frame:.3f} s per frame ({1.0 / max(result.seconds_per_frame, 1e-9):.2f} "
+          "frames/s, rendering)")
     return 0
 
 

@@ -2,12 +2,12 @@
 # The mapping comparison on Blender lego (400x400): each lego_<field> config trained for the
 # same wall-time budget, then evaluated on the 25 test views 0, 8, ..., 192 (white background).
 # Runs go side by side, two at a time with one thread each (scripts/table_common.sh).
-# Usage: scripts/lego_table.sh [MINUTES] [FIELD ...]    (default: 20 none basic pe gauss)
+# Usage: scripts/lego_table.sh [MINUTES] [FIELD ...]    (default: 20 none basic pe gauss hashgrid)
 # EVERY=24 evaluates views 0, 24, ..., 192 only (a 400x400 view takes 1-2 minutes on one thread).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/table_common.sh
-parse_table_args 20 "none basic pe gauss" "$@"
+parse_table_args 20 "none basic pe gauss hashgrid" "$@"
 run_one() {
   local f=$1
   OMP_NUM_THREADS=1 "$bin" train "configs/lego_$f.toml" --force --max-minutes "$minutes" \
