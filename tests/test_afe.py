@@ -123,3 +123,13 @@ def test_variant_config_is_validated():
         RFFCAConfig(variant="paper").validate()
     with pytest.raises(ConfigError, match="afe_at"):
         RFFCAConfig(afe_at=[1.5]).validate()
+
+
+def test_view_frequencies_map_to_the_field_box():
+    from nerfspec.fields.afe import view_to_field_frequencies
+
+    # a camera looking down -z with identity rotation: image x = world x, image y = world -y
+    peaks = torch.tensor([[0.1, 0.0], [0.0, 0.05]])
+    b = view_to_field_frequencies(peaks, torch.eye(4), focal=200.0, depth=4.0, box_size=3.0)
+    # 0.1 cycles/px * 200 px / 4 units = 5 cycles per scene unit = 15 per 3-unit box
+    torch.testing.assert_close(b, torch.tensor([[15.0, 0.0, 0.0], [0.0, -7.5, 0.0]]))

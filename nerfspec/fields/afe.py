@@ -98,3 +98,32 @@ def afe_due(step: int, steps: int, fractions: list[float]) -> bool:
     """Whether step (0-based) of a ``steps``-long run is an AFE step: the first step at or after
     each fraction f of the run, floor(f * steps)."""
     return any(step == int(f * steps) for f in fractions)
+
+
+def view_to_field_frequencies(peaks: Tensor, pose: Tensor, focal: float, depth: float,
+                              box_size: float) -> Tensor:
+    """Image-plane residual frequencies of a rendered view -> 3D frequencies of the field.
+
+    The NeRF hook of AFE: the residual of a training view (rendered - ground truth) gives
+    ``residual_peaks(resid (H, W, 3) transposed to (W, H, 3), [W, H])`` in cycles per pixel
+    (x along columns, y along rows). At depth z a pixel spans z / f scene units, and image
+    x, y run along the camera's +x and -y axes (Blender cameras, +y up), so a wave of
+    (k_x, k_y) cycles per pixel on a surface facing the camera is
+
+        b = (k_x R e_x - k_y R e_y) f / z * L   cycles per box-normalised unit,
+
+    with R the pose's rotation and L the box's edge (positions are normalised by it).
+    Surfaces seen at an angle compress the wave, so b is a lower bound on its true size.
+
+    Args:
+        peaks: (P, 2) cycles per pixel.
+        pose: (4, 4) or (3, 3) camera-to-world.
+        focal: f in pixels.
+        depth: z, the view's typical depth (e.g. the median rendered depth), scene units.
+        box_size: L, scene units per normalised unit.
+    Returns:
+        (P, 3) frequencies for ``RFFCANetwork.inject_frequencies``.
+    """
+    rot = pose[:3, :3].to(peaks)
+    axes = torch.stack([rot[:, 0], -rot[:, 1]])  # (2, 3): image x and y in world coordinates
+    return peaks @ axes * (focal / depth * box_size)
