@@ -23,9 +23,9 @@ from nerfspec.encodings import (
     LogLinearEncoding,
 )
 from nerfspec.errors import ConfigError
-from nerfspec.fields.heads import autocast_context
 from nerfspec.fields.mlp import MLPTrunk
 from nerfspec.fields.rffca import RFFCANetwork
+from nerfspec.precision import network_autocast
 
 # name -> (in_dim, features, scale, generator) -> Encoding; a new encoding registers here.
 EncoderFactory = Callable[[int, int, float, torch.Generator], Encoding]
@@ -51,7 +51,7 @@ class CoordinateMLP(nn.Module):
 
     def forward(self, v: Tensor) -> Tensor:
         feats = self.encoding(v)
-        with autocast_context(v, self.precision):
+        with network_autocast(v, self.precision):
             return self.out(self.trunk(feats)).float()
 
 
@@ -67,7 +67,7 @@ class RFFCARegressor(nn.Module):
         self.net.set_fraction(fraction)
 
     def forward(self, v: Tensor) -> Tensor:
-        with autocast_context(v, self.precision):
+        with network_autocast(v, self.precision):
             return self.out(self.net(v)).float()
 
 
