@@ -183,10 +183,12 @@ class Runner:
             if split == "test":
                 self._save_image(pred, self.out / "predictions" / f"{mapping}_{target['name']}.png")
         else:
-            from nerfspec.fit.shape_task import export_mesh, fit_shape
+            from nerfspec.fit.shape_task import export_mesh, fit_shape, shape_data
 
-            result, model = fit_shape(target["data"], mapping, scale or 1.0, settings,
-                                      self.cache.setdefault(target["name"], {}))
+            if target["name"] not in self.cache:
+                self.cache[target["name"]] = shape_data(target["data"], settings,
+                                                        self.out / "cache" / f"{target['name']}.npz")
+            result, model = fit_shape(target["data"], mapping, scale or 1.0, settings, self.cache[target["name"]])
             if split == "test":
                 export_mesh(model, target["data"], self.out / "meshes" / f"{mapping}_{target['name']}.ply",
                             self.spec.mesh_resolution)

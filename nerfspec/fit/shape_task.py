@@ -47,17 +47,33 @@ def predict_logits(model: nn.Module, points: torch.Tensor, chunk: int = 65536) -
     return torch.cat([model(c).reshape(-1) for c in points.split(chunk)])
 
 
+def shape_data(target: ShapeTarget, settings: ShapeSettings, cache_file: Path | None = None) -> dict:
+    """The labelled training pool and the near-surface and uniform test points of a target,
+    read from / written to ``cache_file`` (.npz) when given, since labelling is slow."""
+    if cache_file is not None and cache_file.is_file():
+        z = np.load(cache_file)
+        if len(z["pool_x"]) == settings.pool and len(z["surf_x"]) == settings.test_points:
+            return {"pool": (torch.from_numpy(z["pool_x"]), torch.from_numpy(z["pool_y"])),
+                    "surface": (torch.from_numpy(z["surf_x"]), z["surf_y"]),
+                    "uniform": (torch.from_numpy(z["uni_x"]), z["uni_y"])}
+    pool = labelled_points(target, settings.pool, settings.seed + 1)
+    pts, occ = test_points(target, settings.test_points, settings.seed + 2)
+    upts, uocc = labelled_points(target, settings.test_points, settings.seed + 3)
+    data = {"pool": pool, "surface": (torch.from_numpy(pts).float(), occ), "uniform": (upts, uocc.numpy() > 0.5)}
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(cache_file.stem + ".tmp.npz")
+        np.savez(tmp, pool_x=pool[0].numpy(), pool_y=pool[1].numpy(), surf_x=data["surface"][0].numpy(),
+                 surf_y=occ, uni_x=upts.numpy(), uni_y=data["uniform"][1])
+        tmp.replace(cache_file)
+    return data
+
+
 def fit_shape(target: ShapeTarget, mapping: str, scale: float, settings: ShapeSettings,
               data: dict | None = None) -> tuple[dict, nn.Module]:
-    """Train ``mapping`` at ``scale`` on one shape -> (row, model). ``data`` caches the labelled
-    pool and test points between runs on the same target (filled on first use)."""
-    data = data if data is not None else {}
-    if "pool" not in data:
-        data["pool"] = labelled_points(target, settings.pool, settings.seed + 1)
-        pts, occ = test_points(target, settings.test_points, settings.seed + 2)
-        data["surface"] = (torch.from_numpy(pts).float(), occ)
-        upts, uocc = labelled_points(target, settings.test_points, settings.seed + 3)
-        data["uniform"] = (upts, uocc.numpy() > 0.5)
+    """Train ``mapping`` at ``scale`` on one shape -> (row, model); ``data`` as ``shape_data``
+    returns it (made here when None)."""
+    data = data if data is not None else shape_data(target, settings)
     pool_x, pool_y = data["pool"]
     model = build_network(mapping, 3, 1, scale, depth=settings.depth, width=settings.width,
                           features=settings.features, rffca=settings.rffca,
