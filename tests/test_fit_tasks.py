@@ -93,6 +93,10 @@ def test_fit_image_experiment_end_to_end(tmp_path):
     before = (out / "runs" / "test_none_im0.json").stat().st_mtime_ns
     run_experiment(spec, log=lambda *a: None)  # resumes: finished runs are reused
     assert (out / "runs" / "test_none_im0.json").stat().st_mtime_ns == before
+    spec.lr = 5e-3  # another protocol: the run is redone
+    run_experiment(spec, log=lambda *a: None)
+    row = json.loads((out / "runs" / "test_none_im0.json").read_text())
+    assert row["settings"]["lr"] == 5e-3
 
 
 def test_fit_shape_end_to_end_with_mesh_export(tmp_path):

@@ -36,6 +36,8 @@ def add_fit_parser(sub) -> None:
                        "per unit; a single value fixes the scale (defaults: see report.md's set-up)")
         t.add_argument("--out", default=f"outputs/fit_{task}", help="output folder")
         t.add_argument("--lr", type=float, default=0.0, help="Adam learning rate (default: 1e-3 images, 5e-4 shapes)")
+        t.add_argument("--lr-decay", type=float, default=0.0,
+                       help="learning rate at the end over the start, exponential decay (default: 1 images, 0.01 shapes)")
         t.add_argument("--depth", type=int, default=0, help="hidden layers (default: 4 images, 8 shapes)")
         t.add_argument("--width", type=int, default=256, help="hidden width (default 256)")
         t.add_argument("--features", type=int, default=256, help="frequencies of pe and gauss (default 256)")
@@ -70,7 +72,7 @@ def run_fit(args) -> int:
     rffca = load_config(None, args.overrides).field.rffca
     spec = FitSpec(task=args.task, sources=args.targets, out=args.out,
                    fields=[f.strip() for f in args.fields.split(",") if f.strip()], val_sources=args.val,
-                   steps=args.steps, sweep_steps=args.sweep_steps, sweeps=dict(map(parse_sweep, args.sweep)),
+                   steps=args.steps, sweep_steps=args.sweep_steps, lr_decay=args.lr_decay, sweeps=dict(map(parse_sweep, args.sweep)),
                    size=getattr(args, "size", 512), text_count=getattr(args, "text_count", 8), lr=args.lr,
                    batch=getattr(args, "batch", 8192), pool=getattr(args, "pool", 1 << 19),
                    test_points=getattr(args, "test_points", 1 << 15), depth=args.depth, width=args.width, features=args.features,

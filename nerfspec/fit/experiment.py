@@ -54,6 +54,7 @@ class FitSpec:
     size: int = 512
     text_count: int = 8
     lr: float = 0.0  # 0: the task's default
+    lr_decay: float = 0.0  # final lr / lr (exponential decay); 0: the task's default
     batch: int = 8192
     pool: int = 1 << 19  # shapes: pre-labelled uniform training points
     test_points: int = 1 << 15  # shapes: near-surface (and uniform) test points
@@ -80,7 +81,7 @@ class FitSpec:
                      "mesh_resolution", "text_count"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
-        for name in ("sweep_steps", "depth", "lr", "seed"):
+        for name in ("sweep_steps", "depth", "lr", "lr_decay", "seed"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.task == "image" and (self.size < 8 or self.size % 2):
@@ -156,12 +157,12 @@ class Runner:
         if s.task == "image":
             from nerfspec.fit.image_task import ImageSettings
 
-            return ImageSettings(steps=steps, lr=s.lr or 1e-3, depth=s.depth or 4, width=s.width,
+            return ImageSettings(steps=steps, lr=s.lr or 1e-3, lr_final_factor=s.lr_decay or 1.0, depth=s.depth or 4, width=s.width,
                                  features=s.features, precision=s.precision, seed=s.seed,
                                  curve_points=s.curve_points, rffca=s.rffca, progress=not s.quiet)
         from nerfspec.fit.shape_task import ShapeSettings
 
-        return ShapeSettings(steps=steps, lr=s.lr or 5e-4, batch=s.batch, pool=s.pool, test_points=s.test_points,
+        return ShapeSettings(steps=steps, lr=s.lr or 5e-4, lr_final_factor=s.lr_decay or 0.01, batch=s.batch, pool=s.pool, test_points=s.test_points,
                              depth=s.depth or 8, width=s.width,
                              features=s.features, precision=s.precision, seed=s.seed,
                              curve_points=s.curve_points, rffca=s.rffca, progress=not s.quiet)
@@ -169,13 +170,14 @@ class Runner:
     def run(self, split: str, target: dict, mapping: str, scale: float | None, steps: int) -> dict:
         name = run_name(split, mapping, scale, target["name"])
         path = self.out / "runs" / f"{name}.json"
+        settings = self.settings(steps)
+        signature = json.loads(json.dumps({k: v for k, v in asdict(settings).items() if k != "progress"}))
         if path.is_file() and not self.spec.force:
             row = json.loads(path.read_text())
-            if row.get("steps") == steps:
+            if row.get("settings") == signature:  # the same protocol: reuse the finished run
                 return row
         row = {"run": name, "split": split, "target": target["name"], "column": target["column"],
-               "mapping": mapping, "scale": scale}
-        settings = self.settings(steps)
+               "mapping": mapping, "scale": scale, "settings": signature}
         if self.spec.task == "image":
             from nerfspec.fit.image_task import fit_image
 

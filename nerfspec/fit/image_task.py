@@ -82,7 +82,7 @@ def fit_image(image: Tensor, mapping: str, scale: float, settings: ImageSettings
 
     trace = train_regression(model, settings.steps, settings.lr, lambda step: (x_tr, y_tr),
                              lambda logits, y: F.mse_loss(torch.sigmoid(logits), y), evaluate,
-                             settings.curve_points, afe=afe if mapping == "rffca" and cfg.afe_at else None, progress=settings.progress,
+                             settings.curve_points, settings.lr_final_factor, afe=afe if mapping == "rffca" and cfg.afe_at else None, progress=settings.progress,
                              desc=f"{mapping} {scale:g}")
     with torch.no_grad():
         pred = predict_image(model, coords)

@@ -22,6 +22,7 @@ class FitSettings:
 
     steps: int = 2000
     lr: float = 1e-3
+    lr_final_factor: float = 1.0  # lr at the end / lr (exponential decay)
     depth: int = 4
     width: int = 256
     features: int = 256

@@ -84,7 +84,7 @@ def markdown(results: dict, plots: dict[str, str]) -> str:
                      f"Adam lr {s['lr'] or 1e-3:g}, full batch; {s['features']} frequencies.")
     else:
         lines.append(f"Meshes normalised to [0, 1]; {s['depth'] or 8}x{s['width']} ReLU MLP, cross-entropy, "
-                     f"Adam lr {s['lr'] or 5e-4:g} decayed 100x over the run, {s['batch']} uniform points per step "
+                     f"Adam lr {s['lr'] or 5e-4:g} decayed to {s['lr_decay'] or 0.01:g}x over the run, {s['batch']} uniform points per step "
                      f"(drawn from a pre-labelled pool of {s['pool']:,}); IoU on {s['test_points']:,} points near the surface "
                      f"(surface + N(0, 0.01^2)).")
     lines += ["", "## Results (test targets)", "",

@@ -26,7 +26,7 @@ from nerfspec.fit.shapes import ShapeTarget, inside_mesh, iou, test_points, unif
 @dataclass
 class ShapeSettings(FitSettings):
     """The shape protocol's knobs: paper values for the network (8x256) and learning rate
-    (5e-4, decayed; here 100x over the run); batch and steps reduced for a CPU."""
+    (5e-4, decayed; here 100x over the run by default); batch and steps reduced for a CPU."""
 
     lr: float = 5e-4
     depth: int = 8
