@@ -30,6 +30,8 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
     p.add_argument("--force", action="store_true", help="replace an existing run directory of the same name")
     p.add_argument("--eval", action="store_true", help="evaluate the test split when training ends")
+    p.add_argument("--report", action="store_true", help="write RUN_DIR/report.html at the end (after --eval): "
+                   "curves, views, video and mesh of the run in one page (see nerfspec report)")
     p.add_argument("--gpus", type=int, default=1, metavar="N",
                    help="data-parallel training over N processes (one per GPU; gloo on the CPU): "
                    "the same as torchrun --nproc_per_node=N -m nerfspec train ...")
@@ -60,7 +62,7 @@ def _add_compare(sub) -> None:
     p = sub.add_parser("compare", help="train several input mappings with one budget and report",
                        description="Train each field (and seed, and sweep value) with the same budget, "
                        "one after another (one worker per GPU when there are several), evaluate them, and "
-                       "write OUT/report.md, results.csv, results.json and PNG plots (PSNR curves, "
+                       "write OUT/report.md, report.html, results.csv, results.json and PNG plots (PSNR curves, "
                        "residual spectra, sweeps). Rerunning skips finished runs and resumes interrupted ones.")
     p.add_argument("--scene", required=True, help="scene folder with transforms_*.json (sets data.root)")
     p.add_argument("--fields", default="none,basic,pe,gauss,rffca",
@@ -139,6 +141,22 @@ def _add_mesh(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
 
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML page of a run, several runs, or a comparison",
+                       description="Write an HTML page that opens from disk with no server: the run's facts and "
+                       "resolved config, training curves from its TensorBoard logs (zoom, hover values), the "
+                       "evaluated views (ground truth | render | error heatmap, sortable PSNR / SSIM table), the "
+                       "orbit video and an interactive viewer of the extracted mesh beside the scene's ground "
+                       "truth. Several runs are shown side by side; a nerfspec compare folder adds its summary, "
+                       "PSNR curves, residual spectra and sweeps. Large files (video, mesh) go to a folder "
+                       "<page>_assets beside the page: copy both to share the report.")
+    p.add_argument("paths", nargs="+", metavar="RUN_OR_COMPARE_DIR",
+                   help="a run directory, several of them, or one nerfspec compare output folder")
+    p.add_argument("--out", help="the page's file, ending in .html (default: RUN_DIR/report.html, "
+                   "COMPARE_DIR/report.html, or ./report.html for several runs)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nerfspec", description="Neural radiance fields with "
                                      "interchangeable input mappings (none, basic, pe, gauss, rffca).")
@@ -150,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_render(sub)
     _add_mesh(sub)
+    _add_report(sub)
     from nerfspec.fit.cli import add_fit_parser
 
     add_fit_parser(sub)
@@ -194,7 +213,12 @@ def cmd_train(args) -> int:
 
         metrics = evaluate(load_run(result.run_dir), "test", cfg.eval.every)
         print(f"test PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} "
-              f"({len(metrics['views'])} views) -> {result.run_dir / 'eval_test'}")
+              f"({len(metrics['views'])} views, {metrics['seconds_per_view']:.2f} s per view) "
+              f"-> {result.run_dir / 'eval_test'}")
+    if args.report:
+        from nerfspec.report import write_html_report
+
+        print(f"report: {write_html_report([result.run_dir])}")
     return 0
 
 
@@ -227,7 +251,8 @@ def cmd_eval(args) -> int:
         raise NerfspecError(f"--every must be >= 1, got {every}")
     metrics = evaluate(run, args.split, every)
     print(f"{args.split} PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} over "
-          f"{len(metrics['views'])} views -> {Path(args.run_dir) / ('eval_' + args.split) / 'metrics.json'}")
+          f"{len(metrics['views'])} views, {metrics['seconds_per_view']:.2f} s per view -> "
+          f"{Path(args.run_dir) / ('eval_' + args.split) / 'metrics.json'}")
     for band in metrics.get("bands", []):
         print(f"  band {band['name']} ({band['cycles_per_unit']} cycles/unit): {band['psnr']:.2f} dB")
     return 0
@@ -254,7 +279,8 @@ def cmd_compare(args) -> int:
     for f in results["fields"]:
         psnr = "-" if f["test_psnr"] is None else f"{f['test_psnr']:.2f} dB"
         print(f"  {f['label']}: test PSNR {psnr}")
-    print(f"report: {Path(args.out) / 'report.md'}")
+    pages = [Path(args.out) / name for name in ("report.md", "report.html") if (Path(args.out) / name).is_file()]
+    print(f"report: {', '.join(map(str, pages))}")
     return 0
 
 
@@ -346,7 +372,16 @@ def cmd_fit(args) -> int:
     return run_fit(args)
 
 
-COMMANDS = {"fit": cmd_fit, "train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "compare": cmd_compare, "render": cmd_render, "mesh": cmd_mesh}
+def cmd_report(args) -> int:
+    from nerfspec.report import write_html_report
+
+    page = write_html_report(args.paths, args.out, progress=not args.quiet)
+    print(f"report: {page} (open it in a browser; keep {page.stem}_assets/ beside it)")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "compare": cmd_compare,
+            "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report, "fit": cmd_fit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ Layout of ``OUT/``::
                                              a test subset), parameter count, throughput
     jobs/<run>.json                          what a worker process runs (several GPUs only)
     report.md, results.csv, results.json, *.png
+    report.html, report_assets/              the comparison as one page (nerfspec report)
 
 A run is finished when its newest checkpoint is at the budget and its eval metrics.json
 files match that checkpoint; a rerun skips it, resumes an interrupted run from its newest
@@ -605,6 +606,10 @@ def compare(spec: CompareSpec, devices: list[str] | None = None, log=print) -> d
     results = report.build_results(spec_summary(spec, plan), rows)
     results["wall_s"] = time.time() - started
     report.write_report(results, out)
+    try:  # the page is a view of what is written above; failing to write it loses nothing
+        report.write_html_report([out], out / "report.html", progress=not spec.quiet)
+    except NerfspecError as exc:
+        log(f"warning: {out / 'report.html'} not written ({exc})")
     return results
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from nerfspec.errors import ConfigError
 
-ENCODINGS = ("none", "basic", "pe", "gauss", "rffca")
+ENCODINGS = ("none", "basic", "pe", "gauss", "rffca", "hashgrid")
 BACKGROUNDS = ("random", "white", "black")
 
 
@@ -125,8 +125,49 @@ class RFFCAConfig:
 
 
 @dataclass
+class HashGridConfig:
+    """The multiresolution hash encoding and its small MLPs (Mueller et al. 2022)."""
+
+    levels: int = 16  # L: resolutions grow geometrically from base_resolution to max_resolution
+    features_per_level: int = 2  # F: 1, 2, 4 or 8
+    log2_table_size: int = 19  # T = 2^this rows per hashed level
+    base_resolution: int = 16  # cells per box width of the coarsest level
+    max_resolution: int = 2048  # cells per box width of the finest level
+    window_fraction: float = 0.0  # open the levels coarse to fine over this share of the run (0: all on)
+    density_width: int = 64  # hidden width of the density MLP
+    density_layers: int = 1  # hidden layers of the density MLP
+    geo_features: int = 15  # features the density MLP passes to the colour MLP (besides the density logit)
+    colour_width: int = 64
+    colour_layers: int = 2
+    dir_encoding: str = "sh"  # sh (spherical harmonics) | pe (field.dir_octaves octaves)
+    sh_degree: int = 4  # bands of spherical harmonics: degree^2 features
+    density_activation: str = "trunc_exp"  # this field's own (field.density_activation is the MLP fields')
+    backend: str = "auto"  # auto (the C++ op on the CPU when it builds) | torch | cpp
+
+    def validate(self) -> None:
+        for name in ("levels", "base_resolution", "density_width", "colour_width"):
+            _positive(f"field.hashgrid.{name}", getattr(self, name))
+        for name in ("density_layers", "colour_layers", "geo_features"):
+            _non_negative(f"field.hashgrid.{name}", getattr(self, name))
+        if self.features_per_level not in (1, 2, 4, 8):
+            raise ConfigError(f"field.hashgrid.features_per_level must be 1, 2, 4 or 8, got {self.features_per_level!r}")
+        if not 4 <= self.log2_table_size <= 24:
+            raise ConfigError(f"field.hashgrid.log2_table_size must be in [4, 24], got {self.log2_table_size!r}")
+        if not self.base_resolution <= self.max_resolution <= 65536:
+            raise ConfigError(f"field.hashgrid.max_resolution must be in [base_resolution "
+                              f"({self.base_resolution}), 65536], got {self.max_resolution!r}")
+        if not 0.0 <= self.window_fraction <= 1.0:
+            raise ConfigError("field.hashgrid.window_fraction must be in [0, 1]")
+        _choice("field.hashgrid.dir_encoding", self.dir_encoding, ("sh", "pe"))
+        if not 1 <= self.sh_degree <= 4:
+            raise ConfigError(f"field.hashgrid.sh_degree must be in [1, 4], got {self.sh_degree!r}")
+        _choice("field.hashgrid.density_activation", self.density_activation, ("softplus", "trunc_exp", "relu"))
+        _choice("field.hashgrid.backend", self.backend, ("auto", "torch", "cpp"))
+
+
+@dataclass
 class FieldConfig:
-    encoding: str = "gauss"  # none | basic | pe | gauss | rffca
+    encoding: str = "gauss"  # none | basic | pe | gauss | rffca | hashgrid
     depth: int = 4  # hidden layers of the MLP
     width: int = 256
     skips: list[int] = _field(default_factory=list)  # layers that see the encoding again
@@ -138,6 +179,7 @@ class FieldConfig:
     pe: PEConfig = _field(default_factory=PEConfig)
     gauss: GaussConfig = _field(default_factory=GaussConfig)
     rffca: RFFCAConfig = _field(default_factory=RFFCAConfig)
+    hashgrid: HashGridConfig = _field(default_factory=HashGridConfig)
 
     def validate(self) -> None:
         _choice("field.encoding", self.encoding, ENCODINGS)
@@ -151,6 +193,7 @@ class FieldConfig:
         self.pe.validate()
         self.gauss.validate()
         self.rffca.validate()
+        self.hashgrid.validate()
 
 
 @dataclass
@@ -167,6 +210,7 @@ class SamplerConfig:
     backend: str = "auto"  # kernels: auto (nerfacc's on CUDA when they build) | torch | nerfacc
     carve: bool = True  # start with cells that a training view sees as background empty
     early_stop_round: int = -1  # samples per ray per front-to-back density round (0: one pass; -1: 16 on the CPU, 0 on a GPU)
+    train_early_stop: str = "auto"  # training: separate (no-grad density pass, then the kept samples) | fused (one pass with gradients) | none | adaptive (separate or none, by what it saves) | auto (adaptive on the CPU, separate on a GPU)
 
     def validate(self) -> None:
         _positive("sampler.grid_resolution", self.grid_resolution)
@@ -181,6 +225,7 @@ class SamplerConfig:
         _non_negative("sampler.occ_threshold", self.occ_threshold)
         _non_negative("sampler.warmup_steps", self.warmup_steps)
         _choice("sampler.backend", self.backend, ("auto", "torch", "nerfacc"))
+        _choice("sampler.train_early_stop", self.train_early_stop, ("auto", "adaptive", "separate", "fused", "none"))
         if self.early_stop_round < -1:
             raise ConfigError("sampler.early_stop_round must be >= -1 (-1: automatic)")
 
@@ -195,6 +240,7 @@ class TrainConfig:
     max_rays_per_step: int = 16384
     lr: float = 1e-3  # base learning rate of the networks
     lr_encoding: float = 0.0  # base learning rate of learned encodings (hash tables); 0: train.lr
+    lazy_tables: str = "auto"  # Adam on hash tables updates only touched entries: on | off | auto (on on the CPU)
     lr_final: float = 5e-5  # the schedule decays every rate by lr_final / lr over the run
     warmup_steps: int = 100  # linear lr warm-up
     weight_decay: float = 0.0
@@ -219,6 +265,7 @@ class TrainConfig:
         _positive("train.lr", self.lr)
         _positive("train.lr_final", self.lr_final)
         _non_negative("train.lr_encoding", self.lr_encoding)
+        _choice("train.lazy_tables", self.lazy_tables, ("auto", "on", "off"))
         _positive("train.checkpoint_every", self.checkpoint_every)
         _positive("train.log_every", self.log_every)
         if self.max_minutes < 0:

@@ -19,6 +19,7 @@ import time
 
 import torch
 
+import nerfspec.train.trainer as trainer_module
 from nerfspec.config import load_config
 from nerfspec.memory import keep_freed_memory
 from nerfspec.precision import resolve_precision
@@ -79,10 +80,17 @@ def bench(config: str, overrides: list[str], warmup: int, steps: int) -> dict:
     field, est = trainer.field, trainer.estimator
     queries = Timed(field.density)
     parts = {"update": Timed(est.update), "batch": Timed(trainer.batcher.sample),
-             "sample": Timed(est.sample), "optim": Timed(trainer.optimizer.step)}
+             "sample": Timed(lambda: None), "optim": Timed(trainer.optimizer.step)}
     field.density = queries  # every gradient-free query goes through the instance attribute
-    est.update, trainer.batcher.sample, est.sample = parts["update"], parts["batch"], parts["sample"]
+    est.update, trainer.batcher.sample = parts["update"], parts["batch"]
+    # "sample": marching, plus the separate early-stop pass where the step has one
+    est.traverse, est.prune = Timed(est.traverse), Timed(est.prune)
     trainer.optimizer.step = parts["optim"]
+    step_pass = Timed(trainer_module.forward_backward)  # to see which samples were composited
+    trainer_module.forward_backward = step_pass
+    choose = trainer.early_stop.choose
+    modes = []
+    trainer.early_stop.choose = lambda: modes.append(choose()) or modes[-1]
     step_s = field_s = 0.0
     rays = samples = 0
     for _ in range(steps):
@@ -92,19 +100,23 @@ def bench(config: str, overrides: list[str], warmup: int, steps: int) -> dict:
         rays += stats["rays"]
         samples += stats["samples"]
         origins, dirs, _ = parts["batch"].last
-        s = parts["sample"].last
-        if len(s):
+        s = step_pass.last[0].samples
+        if s is not None and len(s):
             pts, d = s.points(origins, dirs), dirs[s.ray_indices]
             t0 = time.perf_counter()
             sig, rgb = field(pts, d)
             (sig.sum() * 0 + rgb.sum()).backward()  # forward + backward through the field alone
             field_s += time.perf_counter() - t0
             trainer.optimizer.zero_grad(set_to_none=True)
+    trainer_module.forward_backward = step_pass.fn
+    # "sample" covers marching and the separate early-stop pass (grid.prune), wherever they run
+    parts["sample"].seconds = est.traverse.seconds + est.prune.seconds
     totals = {k: p.seconds for k, p in parts.items()}
     totals.update(queries=queries.seconds, field=field_s)
     mlp_flops = 3 * linear_flops_per_sample(field) * samples  # backward ~ 2x forward
     return {
         "config": config, "encoding": cfg.field.encoding,
+        "early_stop": f"{trainer.early_stop.mode} ({modes.count('separate')}/{len(modes)})",
         "precision": resolve_precision(cfg.field.precision, trainer.device),
         "threads": torch.get_num_threads(), "warmup_s": warmup_s, "steps": steps,
         "samples_per_ray": samples / max(rays, 1), "rays_per_step": rays / steps,
@@ -117,7 +129,7 @@ def bench(config: str, overrides: list[str], warmup: int, steps: int) -> dict:
 
 
 ROWS = [
-    ("encoding", "{}"), ("precision", "{}"), ("threads", "{}"), ("parameters", "{:,}"),
+    ("encoding", "{}"), ("early_stop", "{}"), ("precision", "{}"), ("threads", "{}"), ("parameters", "{:,}"),
     ("samples_per_ray", "{:.1f}"), ("rays_per_step", "{:.0f}"), ("occupied", "{:.3f}"),
     ("rays_per_s", "{:,.0f}"), ("samples_per_s", "{:,.0f}"), ("ms_per_step", "{:.0f}"),
     ("share update %", "{:.1f}"), ("share batch %", "{:.1f}"), ("share sample %", "{:.1f}"),

@@ -177,7 +177,7 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
             "--curve-points", "3", "--eval-every", "4", "--set", "field.width=32", "--quiet"]
     assert main(argv) == 0
     names = ["none_s0", "gauss_sigma1_s0", "gauss_sigma4_s0"]
-    for f in ("report.md", "results.csv", "results.json"):
+    for f in ("report.md", "results.csv", "results.json", "report.html"):
         assert (out / f).is_file()
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert [r["run"] for r in rows] == names

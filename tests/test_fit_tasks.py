@@ -132,3 +132,13 @@ def test_fit_cli_errors_are_one_line(argv, message, capsys, tmp_path):
     assert main([*argv, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_hashgrid_mapping_is_3d_only():
+    from nerfspec.errors import ConfigError
+    from nerfspec.fit.networks import build_network
+
+    net = build_network("hashgrid", 3, 1, 64.0, depth=2, width=16, precision="fp32")
+    assert net(torch.rand(5, 3)).shape == (5, 1)
+    with pytest.raises(ConfigError, match="hashgrid takes 3D"):
+        build_network("hashgrid", 2, 3, 64.0)

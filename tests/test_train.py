@@ -90,3 +90,32 @@ def test_existing_run_is_not_overwritten(tiny_config):
     with pytest.raises(NerfspecError, match="exists"):
         train(cfg, quiet=True)
     assert train(cfg, force=True, quiet=True).step == 2
+
+
+def test_optimizer_state_follows_parameters_between_group_layouts():
+    """A hash-grid run's optimiser (LazyAdam tables on the CPU) loads into a dense Adam (a GPU's
+    layout) and back with every moment and step count in place."""
+    from nerfspec.config import config_from_dict
+    from nerfspec.models import build_models
+    from nerfspec.train.optim import build_optimizer
+
+    cfg = config_from_dict({"field": {"encoding": "hashgrid", "hashgrid": {"levels": 2, "log2_table_size": 8,
+                                                                          "base_resolution": 4, "max_resolution": 8}}})
+    field, _ = build_models(cfg, torch.device("cpu"))
+    lazy = build_optimizer(field, cfg.train, "cpu")
+    assert len(lazy.parts) == 2
+    for _ in range(2):
+        field(torch.rand(64, 3) - 0.5, torch.nn.functional.normalize(torch.randn(64, 3), dim=-1))[1].sum().backward()
+        lazy.step()
+        lazy.zero_grad()
+    cfg.train.lazy_tables = "off"
+    dense = build_optimizer(field, cfg.train, "cpu")
+    assert len(dense.parts) == 1
+    dense.load_state_dict(lazy.state_dict())
+    back = build_optimizer(field, config_from_dict({"field": {"encoding": "hashgrid", "hashgrid": {
+        "levels": 2, "log2_table_size": 8, "base_resolution": 4, "max_resolution": 8}}}).train, "cpu")
+    back.load_state_dict(dense.state_dict())
+    for p in field.parameters():
+        a, b = lazy.state[p], back.state[p]
+        assert float(a["step"]) == float(b["step"]) == 2.0
+        assert torch.equal(a["exp_avg"], b["exp_avg"]) and torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])

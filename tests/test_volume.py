@@ -109,3 +109,34 @@ def test_inference_rendering_matches_training_rendering():
     torch.testing.assert_close(a.rgb, b.rgb, rtol=1e-4, atol=2e-4)
     torch.testing.assert_close(a.opacity, b.opacity, rtol=1e-4, atol=2e-4)
     torch.testing.assert_close(a.depth, b.depth, rtol=1e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("round_size", [0, 4])
+def test_early_stop_modes_render_and_train_alike(round_size):
+    """separate, fused and none composite the same samples: the same pixels and gradients."""
+    from nerfspec.config import config_from_dict
+    from nerfspec.models import build_models
+    from nerfspec.render.renderer import render_rays
+
+    cfg = config_from_dict({"field": {"depth": 2, "width": 32, "precision": "fp32", "density_bias": 2.0,
+                                      "view_dirs": True, "gauss": {"features": 16}},
+                            "sampler": {"grid_resolution": 16, "render_step_size": 0.02,
+                                        "early_stop_round": round_size, "early_stop_eps": 1e-3}})
+    field, est = build_models(cfg, torch.device("cpu"))
+    torch.manual_seed(0)
+    o = torch.nn.functional.normalize(torch.randn(96, 3), dim=-1) * 4
+    d = torch.nn.functional.normalize(-o + 0.5 * torch.randn(96, 3), dim=-1)
+    bg = torch.tensor([0.2, 0.5, 0.9])
+    results = {}
+    for mode in ("separate", "fused", "none"):
+        field.zero_grad(set_to_none=True)
+        out = render_rays(field, est, o, d, bg, early_stop=mode)
+        (out.rgb ** 2).sum().backward()
+        results[mode] = (out, {k: p.grad.clone() for k, p in field.named_parameters()})
+    sep, fused, none = results["separate"][0], results["fused"][0], results["none"][0]
+    assert sep.opacity.max() > 0.99 and none.n_samples > sep.n_samples  # early stopping drops samples
+    assert fused.n_samples == sep.n_samples and fused.n_evaluated >= fused.n_samples
+    torch.testing.assert_close(fused.rgb, sep.rgb, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(none.rgb, sep.rgb, rtol=1e-3, atol=2e-3)  # dropped samples weigh < eps
+    for k, g in results["separate"][1].items():
+        torch.testing.assert_close(results["fused"][1][k], g, rtol=1e-4, atol=1e-6)

@@ -70,7 +70,7 @@ def query_mask(axes: list[Tensor], binary: Tensor, occ_aabb: Tensor) -> Tensor:
     return sel & ok[0][:, None, None] & ok[1][None, :, None] & ok[2][None, None, :]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def density_grid(density_fn, axes: list[Tensor], mask: Tensor | None = None, chunk: int = 65536,
                  device: torch.device | str = "cpu", progress: bool = False) -> tuple[np.ndarray, int]:
     """sigma(x_ijk) on the grid -> ((R, R, R) float32 array, number of queries); points where
@@ -139,7 +139,7 @@ def filter_components(mesh: trimesh.Trimesh, keep_largest: bool = False,
     return out
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def vertex_colours(field: nn.Module, vertices: np.ndarray, normals: np.ndarray, eps: float,
                    chunk: int = 65536) -> np.ndarray:
     """(V, 4) uint8 RGBA: the field's colour at x - eps n seen along -n, i.e. just under the
@@ -214,7 +214,7 @@ def grid_lookup(grid: np.ndarray, bbox: Tensor, points: np.ndarray) -> np.ndarra
     return grid[idx[:, 0], idx[:, 1], idx[:, 2]]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, tau: float,
                       samples: int = 100_000, seed: int = 0, volume: np.ndarray | None = None,
                       volume_bbox: Tensor | None = None) -> dict:

@@ -17,6 +17,8 @@ class RadianceField(nn.Module):
 
     - ``density(x) -> (N,)`` sigma >= 0, what the occupancy grid and mesh export need;
     - ``forward(x, dirs) -> (sigma (N,), rgb (N, 3))``, float32 whatever the precision;
+    - ``geometry(x) -> (sigma (N,), h (N, F))`` and ``colour(h, dirs) -> rgb (N, 3)``: forward in
+      two halves, so a renderer can decide which samples need a colour after seeing sigma;
     - ``set_progress(step, fraction)``: training progress, for coarse-to-fine schedules;
     - ``scalars() -> dict``: extra numbers to log (mask values, attention per octave);
     - ``param_groups() -> list[dict]``: parameters by optimiser group ("encoding" for learned
@@ -44,20 +46,27 @@ class RadianceField(nn.Module):
     def _sigma(self, raw: Tensor) -> Tensor:
         return density_activation(raw.float() + self.density_bias, self.activation)
 
-    def density(self, x: Tensor) -> Tensor:
+    def geometry(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """sigma (N,) and the features h (N, width) that colour is read from, at points (N, 3)."""
         v = normalise_to_box(x, self.aabb)
         h = self.features(v)
         with self.autocast(x):
             raw = self.heads.density_logit(h)
-        return self._sigma(raw)
+        return self._sigma(raw), h
+
+    def colour(self, h: Tensor, dirs: Tensor | None) -> Tensor:
+        """rgb (N, 3) in [0, 1], float32, from ``geometry``'s features and view directions."""
+        dir_feats = self.heads.encode_dirs(dirs)
+        with self.autocast(h):
+            rgb = self.heads.colour_logits(h, dir_feats)
+        return torch.sigmoid(rgb.float())
+
+    def density(self, x: Tensor) -> Tensor:
+        return self.geometry(x)[0]
 
     def forward(self, x: Tensor, dirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        v = normalise_to_box(x, self.aabb)
-        h = self.features(v)
-        dir_feats = self.heads.encode_dirs(dirs)
-        with self.autocast(x):
-            raw, rgb = self.heads(h, dir_feats)
-        return self._sigma(raw), torch.sigmoid(rgb.float())
+        sigma, h = self.geometry(x)
+        return sigma, self.colour(h, dirs)
 
     def set_progress(self, step: int, fraction: float) -> None:
         """Called by the trainer before each step; fraction in [0, 1] of the run's budget."""

@@ -77,11 +77,12 @@ class DensityColourHeads(nn.Module):
             raise ValueError("this field needs view directions")
         return self.dir_encoding((dirs.float() + 1.0) * 0.5)
 
-    def forward(self, h: Tensor, dir_feats: Tensor | None) -> tuple[Tensor, Tensor]:
-        raw = self.density_logit(h)
+    def colour_logits(self, h: Tensor, dir_feats: Tensor | None) -> Tensor:
+        """Colour logits (N, 3) from features h (N, width) and PE(d) (or None)."""
         if self.view_dirs:
             bottleneck = self.bottleneck(h)
-            rgb = self.colour(torch.cat([bottleneck, dir_feats.to(bottleneck.dtype)], dim=-1))
-        else:
-            rgb = self.colour(h)
-        return raw, rgb
+            return self.colour(torch.cat([bottleneck, dir_feats.to(bottleneck.dtype)], dim=-1))
+        return self.colour(h)
+
+    def forward(self, h: Tensor, dir_feats: Tensor | None) -> tuple[Tensor, Tensor]:
+        return self.density_logit(h), self.colour_logits(h, dir_feats)

@@ -37,6 +37,11 @@ def build_field(cfg: FieldConfig, aabb: Tensor, seed: int = 0) -> RadianceField:
     common = dict(view_dirs=cfg.view_dirs, dir_octaves=cfg.dir_octaves,
                   density_activation=cfg.density_activation, density_bias=cfg.density_bias,
                   precision=cfg.precision)
+    if cfg.encoding == "hashgrid":
+        from nerfspec.fields.hashgrid import HashGridField
+
+        return HashGridField(cfg.hashgrid, aabb, view_dirs=cfg.view_dirs, dir_octaves=cfg.dir_octaves,
+                             density_bias=cfg.density_bias, precision=cfg.precision, generator=generator)
     if cfg.encoding == "rffca":
         from nerfspec.fields.rffca import RFFCAField
 

@@ -33,12 +33,14 @@ PAPER = {
 def default_sweeps(task: str, size: int) -> dict[str, list[float]]:
     """Scales tried per mapping (cycles per unit). Images: around Tancik et al.'s sigma = 10
     at 512 px, scaled by size / 512 (the training grid's Nyquist frequency is size / 4); pe's
-    scale is its top frequency. Shapes: around their sigma = 12 for meshes in [0, 1]."""
+    scale is its top frequency. Shapes: around their sigma = 12 for meshes in [0, 1]; hashgrid's
+    scale is its finest resolution (3D only)."""
     if task == "image":
         k = size / 512.0
         return {"pe": [32 * k, 64 * k, 128 * k, 256 * k], "gauss": [5 * k, 10 * k, 20 * k, 40 * k],
-                "rffca": [2 * k, 4 * k, 8 * k, 16 * k]}
-    return {"pe": [16.0, 32.0, 64.0], "gauss": [6.0, 12.0, 24.0], "rffca": [2.0, 4.0, 8.0]}
+                "rffca": [2 * k, 4 * k, 8 * k, 16 * k], "hashgrid": [size]}
+    return {"pe": [16.0, 32.0, 64.0], "gauss": [6.0, 12.0, 24.0], "rffca": [2.0, 4.0, 8.0],
+            "hashgrid": [128.0, 512.0, 2048.0]}
 
 
 @dataclass
@@ -46,7 +48,7 @@ class FitSpec:
     task: str
     sources: list[str]
     out: str
-    fields: list[str] = field(default_factory=lambda: list(MAPPINGS))
+    fields: list[str] = field(default_factory=lambda: [m for m in MAPPINGS if m != "hashgrid"])
     val_sources: list[str] = field(default_factory=list)
     steps: int = 2000
     sweep_steps: int = 0  # 0: as steps

@@ -27,6 +27,15 @@ from nerfspec.fields.mlp import MLPTrunk
 from nerfspec.fields.rffca import RFFCANetwork
 from nerfspec.precision import network_autocast
 
+def hashgrid(in_dim: int, features: int, scale: float, generator: torch.Generator) -> Encoding:
+    """The multiresolution hash encoding (3D only) with its finest resolution = ``scale``."""
+    from nerfspec.encodings.hashgrid import HashGridEncoding
+
+    if in_dim != 3:
+        raise ConfigError("mapping hashgrid takes 3D points: use it with nerfspec fit shape")
+    return HashGridEncoding(max_resolution=max(16, int(scale)), generator=generator)
+
+
 # name -> (in_dim, features, scale, generator) -> Encoding; a new encoding registers here.
 EncoderFactory = Callable[[int, int, float, torch.Generator], Encoding]
 ENCODERS: dict[str, EncoderFactory] = {
@@ -34,8 +43,9 @@ ENCODERS: dict[str, EncoderFactory] = {
     "basic": lambda d, m, s, g: BasicEncoding(d),
     "pe": lambda d, m, s, g: LogLinearEncoding(d, m, s),
     "gauss": lambda d, m, s, g: GaussianFourierEncoding(d, m, s, g),
+    "hashgrid": hashgrid,
 }
-SCALED = ("pe", "gauss", "rffca")  # mappings with a scale to sweep
+SCALED = ("pe", "gauss", "rffca", "hashgrid")  # mappings with a scale to sweep
 MAPPINGS = tuple(ENCODERS) + ("rffca",)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nerfspec.report import _finish, _pyplot, power_db, write_result_files
+from nerfspec.report.results import _finish, _pyplot, power_db, write_result_files
 from nerfspec.spectrum import band_labels
 
 CSV_COLUMNS = ["run", "split", "column", "target", "mapping", "scale", "test_psnr", "train_psnr",

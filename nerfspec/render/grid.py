@@ -111,8 +111,19 @@ class OccupancyGrid(nn.Module):
     @torch.no_grad()
     def sample(self, origins: Tensor, dirs: Tensor, density_fn: DensityFn | None = None,
                alpha_threshold: float | None = None, early_stop_eps: float | None = None) -> Samples:
-        """Samples in occupied cells; with ``density_fn``, minus those that cannot contribute
-        (alpha below ``alpha_threshold``, or transmittance below ``early_stop_eps``).
+        """Samples in occupied cells (``traverse``); with ``density_fn``, minus those that
+        cannot contribute (``prune``)."""
+        samples = self.traverse(origins, dirs)
+        if density_fn is None:
+            return samples
+        return self.prune(samples, origins, dirs, density_fn, alpha_threshold, early_stop_eps)[0]
+
+    @torch.no_grad()
+    def prune(self, samples: Samples, origins: Tensor, dirs: Tensor, density_fn: DensityFn,
+              alpha_threshold: float | None = None, early_stop_eps: float | None = None
+              ) -> tuple[Samples, int]:
+        """The samples that can contribute (alpha >= ``alpha_threshold``, transmittance >=
+        ``early_stop_eps``; the config's values by default), and how many densities that took.
 
         Densities are evaluated front to back in rounds of ``sampler.early_stop_round``
         samples per ray, so a ray stops costing field queries once it is opaque (0: all in one
@@ -121,15 +132,15 @@ class OccupancyGrid(nn.Module):
         cfg = self.cfg
         alpha_threshold = cfg.alpha_threshold if alpha_threshold is None else alpha_threshold
         early_stop_eps = cfg.early_stop_eps if early_stop_eps is None else early_stop_eps
-        samples = self.traverse(origins, dirs)
-        if density_fn is not None and len(samples) and (alpha_threshold > 0 or early_stop_eps > 0):
-            n_rays = origins.shape[0]
-            sigmas, evaluated = front_to_back_densities(
-                samples, samples.points(origins, dirs), density_fn, n_rays, early_stop_eps,
-                self.round_size(early_stop_eps))
-            samples = prune_samples(samples.select(evaluated), sigmas[evaluated], n_rays,
-                                    alpha_threshold, early_stop_eps)
-        return samples
+        if not len(samples) or (alpha_threshold <= 0 and early_stop_eps <= 0):
+            return samples, 0
+        n_rays = origins.shape[0]
+        sigmas, evaluated = front_to_back_densities(
+            samples, samples.points(origins, dirs), density_fn, n_rays, early_stop_eps,
+            self.round_size(early_stop_eps))
+        visited = samples.select(evaluated)
+        kept = prune_samples(visited, sigmas[evaluated], n_rays, alpha_threshold, early_stop_eps)
+        return kept, len(visited)
 
     def round_size(self, early_stop_eps: float) -> int:
         """Samples per ray per front-to-back round: ``sampler.early_stop_round``, where -1 is 16

@@ -12,8 +12,11 @@ from nerfspec.cameras import Cameras
 from nerfspec.render.grid import OccupancyGrid
 from nerfspec.render.kernels import render_weights
 from nerfspec.render.protocol import Field
-from nerfspec.render.sampling import march_front_to_back
+from nerfspec.render.sampling import Samples, contributing, march_front_to_back
 from nerfspec.render.volume import composite_weighted, exclusive_sum_packed
+
+
+EARLY_STOP_MODES = ("separate", "fused", "none")
 
 
 @dataclass
@@ -21,31 +24,89 @@ class RenderResult:
     rgb: Tensor  # (N, 3) composited on the background
     opacity: Tensor  # (N, 1)
     depth: Tensor  # (N, 1) expected distance along the ray (0 where empty)
-    n_samples: int
+    n_samples: int  # samples composited
+    n_evaluated: int = 0  # densities evaluated to choose them (early stopping), besides the composited
+    samples: Samples | None = None  # the composited samples
+    n_traversed: int = 0  # samples in occupied cells before early stopping
 
 
 def render_rays(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,
-                background: Tensor, early_stop: bool = True) -> RenderResult:
-    """Render rays (N, 3) + (N, 3) unit directions; background (N, 3) or (3,).
+                background: Tensor, early_stop: str = "separate") -> RenderResult:
+    """Render rays (N, 3) + (N, 3) unit directions; background (N, 3) or (3,), with gradients.
 
-    With ``early_stop`` the estimator evaluates densities (without gradients) to drop
-    samples behind opaque surfaces or below its alpha threshold before the full pass.
+    ``early_stop`` says how samples that cannot contribute (behind an opaque surface, alpha
+    below the threshold) are dropped before colours are computed:
+
+    - ``separate``: the estimator evaluates densities without gradients, front to back, then
+      the field runs forward and backward on the kept samples only (two passes; a GPU's choice);
+    - ``fused``: one front-to-back pass computes sigma and features with gradients, and colour
+      is computed for the kept samples only (no second density evaluation; a CPU's choice);
+    - ``none``: every sample in an occupied cell is rendered.
+
+    All three composite the same samples with the same weights.
     """
+    if early_stop not in EARLY_STOP_MODES:
+        raise ValueError(f"early_stop must be one of {', '.join(EARLY_STOP_MODES)}, got {early_stop!r}")
+    if early_stop == "fused":
+        return _render_fused(field, estimator, origins, dirs, background)
     n_rays = origins.shape[0]
-    samples = estimator.sample(origins, dirs, field.density if early_stop else None)
+    samples = estimator.traverse(origins, dirs)
+    traversed, evaluated = len(samples), 0
+    if early_stop == "separate":
+        samples, evaluated = estimator.prune(samples, origins, dirs, field.density)
     if len(samples) == 0:
-        zeros = torch.zeros(n_rays, 1, device=origins.device)
-        return RenderResult(background.expand(n_rays, 3).clone(), zeros, zeros, 0)
+        return _empty(n_rays, background, origins.device, traversed, evaluated)
     points = samples.points(origins, dirs)
     sigmas, rgbs = field(points, dirs[samples.ray_indices])
-    weights = render_weights(samples.t_starts, samples.t_ends, sigmas, samples.ray_indices, n_rays,
-                             estimator.backend)
+    return _composite(samples, sigmas, rgbs, n_rays, background, estimator.backend, evaluated, traversed)
+
+
+def _empty(n_rays: int, background: Tensor, device, traversed: int = 0, evaluated: int = 0) -> RenderResult:
+    zeros = torch.zeros(n_rays, 1, device=device)
+    return RenderResult(background.expand(n_rays, 3).clone(), zeros, zeros, 0, evaluated, None, traversed)
+
+
+def _composite(samples: Samples, sigmas: Tensor, rgbs: Tensor, n_rays: int, background: Tensor,
+               backend: str, n_evaluated: int, n_traversed: int) -> RenderResult:
+    weights = render_weights(samples.t_starts, samples.t_ends, sigmas, samples.ray_indices, n_rays, backend)
     rgb, opacity, depth = composite_weighted(weights, samples.t_starts, samples.t_ends, rgbs,
                                              samples.ray_indices, n_rays)
-    return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, len(samples))
+    return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, len(samples), n_evaluated,
+                        samples, n_traversed)
 
 
-@torch.no_grad()
+def _render_fused(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,
+                  background: Tensor) -> RenderResult:
+    """``render_rays`` in one front-to-back pass with gradients: ``field.geometry`` on each
+    round's samples until a ray is opaque, then ``field.colour`` on the samples that contribute."""
+    cfg = estimator.cfg
+    n_rays = origins.shape[0]
+    samples = estimator.traverse(origins, dirs)
+    if len(samples) == 0:
+        return _empty(n_rays, background, origins.device)
+    points = samples.points(origins, dirs)
+    dt = samples.t_ends - samples.t_starts
+    rounds: list[tuple[Tensor, Tensor, Tensor]] = []
+
+    def evaluate(sel: Tensor) -> Tensor:
+        sigma, h = field.geometry(points[sel])
+        rounds.append((sel, sigma, h))
+        return sigma.detach() * dt[sel]
+
+    visited = march_front_to_back(samples, n_rays, cfg.early_stop_eps,
+                                  estimator.round_size(cfg.early_stop_eps), evaluate)
+    order = torch.argsort(torch.cat([r[0] for r in rounds]))  # the visited samples, in order
+    sigma = torch.cat([r[1] for r in rounds])[order]
+    h = torch.cat([r[2] for r in rounds])[order]
+    visited_samples = samples.select(visited)
+    keep = contributing(visited_samples, sigma.detach(), n_rays, cfg.alpha_threshold, cfg.early_stop_eps)
+    kept = visited_samples.select(keep)
+    rgbs = field.colour(h[keep], dirs[kept.ray_indices])
+    return _composite(kept, sigma[keep], rgbs, n_rays, background, estimator.backend, len(visited_samples),
+                      len(samples))
+
+
+@torch.inference_mode()
 def render_rays_inference(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,
                           background: Tensor, round_size: int = 8) -> RenderResult:
     """``render_rays`` without gradients in one field pass: each ray's samples are evaluated
@@ -76,7 +137,7 @@ def render_rays_inference(field: Field, estimator: OccupancyGrid, origins: Tenso
     return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, int(visited.sum()))
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def render_image(field: Field, estimator: OccupancyGrid, cameras: Cameras, view: int,
                  background: Tensor, chunk_rays: int = 8192) -> dict[str, Tensor]:
     """Render view ``view`` of ``cameras`` in chunks of rays (bounded memory): rgb (H, W, 3),

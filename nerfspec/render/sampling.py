@@ -52,17 +52,25 @@ def cell_index(points: Tensor, aabb: Tensor, resolution: int) -> tuple[Tensor, T
 
 
 def march_grid(origins: Tensor, dirs: Tensor, aabb: Tensor, occupied: Tensor, step: float,
-               chunk_points: int = 1 << 22) -> Samples:
+               chunk_points: int = 1 << 22, native: bool = True) -> Samples:
     """Uniform steps of length ``step`` from each ray's box entry to its exit, keeping the
     samples whose midpoint lies in an occupied cell.
 
     Sample k of a ray covers [t_near + k step, t_near + (k + 1) step]. ``occupied`` is the
-    flat (R^3,) boolean grid. Rays are processed in chunks of at most ``chunk_points``
-    candidate points so memory stays bounded.
+    flat (R^3,) boolean grid. On the CPU the C++ op (nerfspec/native/march_cpu.cpp) marches
+    each ray in a loop with the same float operations, so it keeps exactly the same samples;
+    elsewhere (or with ``native`` False, or where the op cannot be built) rays are processed
+    as (rays x steps) tensors in chunks of at most ``chunk_points`` candidate points.
     """
     resolution = round(occupied.numel() ** (1 / 3))
     t_near, t_far = ray_aabb_intersect(origins, dirs, aabb)
     n_steps = ((t_far - t_near) / step).ceil().clamp(min=0).long()
+    if native and origins.device.type == "cpu" and native_march_available():
+        ray_indices, t_starts = torch.ops.nerfspec_march.march(
+            origins.float().contiguous(), dirs.float().contiguous(), t_near.contiguous(), n_steps,
+            aabb[:3].float().contiguous(), (aabb[3:] - aabb[:3]).float().contiguous(),
+            occupied.contiguous(), step, resolution)
+        return Samples(ray_indices, t_starts, t_starts + step)
     max_steps = int(n_steps.max()) if n_steps.numel() else 0
     if max_steps == 0:
         empty = torch.zeros(0, device=origins.device)
@@ -86,6 +94,13 @@ def march_grid(origins: Tensor, dirs: Tensor, aabb: Tensor, occupied: Tensor, st
     return Samples(ray_indices, t_starts, t_starts + step)
 
 
+def native_march_available() -> bool:
+    """Whether the C++ marching op builds and loads here (said once on stderr when not)."""
+    from nerfspec.native import load_op
+
+    return load_op("nerfspec_march", "march_cpu.cpp", "ray marching")
+
+
 def march_front_to_back(samples: Samples, n_rays: int, early_stop_eps: float, round_size: int,
                         evaluate: Callable[[Tensor], Tensor]) -> Tensor:
     """Visit each ray's samples front to back, ``round_size`` per ray at a time, dropping a ray
@@ -106,16 +121,20 @@ def march_front_to_back(samples: Samples, n_rays: int, early_stop_eps: float, ro
         evaluate(torch.arange(n, device=device))
         return visited.fill_(True)
     starts, counts = segment_starts(samples.ray_indices, n_rays)
-    rank = torch.arange(n, device=device) - starts[samples.ray_indices]
     tau = torch.zeros(n_rays, device=device)
     limit = -math.log(early_stop_eps)
-    for lo in range(0, int(counts.max()), round_size):
-        alive = tau < limit
-        sel = ((rank >= lo) & (rank < lo + round_size) & alive[samples.ray_indices]).nonzero().squeeze(-1)
-        if sel.numel() == 0:
-            break
+    active = (counts > 0).nonzero().squeeze(-1)  # rays still marching, ascending
+    offsets = torch.arange(round_size, device=device)
+    lo = 0
+    while active.numel():
+        # this round: samples lo .. lo + round_size - 1 of every active ray (work ~ active rays,
+        # not all samples); row-major, so sorted by ray, then along the ray
+        rank = lo + offsets[None]
+        sel = (starts[active, None] + rank)[rank < counts[active, None]]
         visited[sel] = True
         tau.index_add_(0, samples.ray_indices[sel], evaluate(sel).float())
+        lo += round_size
+        active = active[(tau[active] < limit) & (counts[active] > lo)]
     return visited
 
 
@@ -134,9 +153,10 @@ def front_to_back_densities(samples: Samples, points: Tensor, density_fn: Densit
     return sigmas, visited
 
 
-def prune_samples(samples: Samples, sigmas: Tensor, n_rays: int, alpha_threshold: float,
-                  early_stop_eps: float) -> Samples:
-    """Drop samples with alpha < ``alpha_threshold`` or transmittance < ``early_stop_eps``."""
+def contributing(samples: Samples, sigmas: Tensor, n_rays: int, alpha_threshold: float,
+                 early_stop_eps: float) -> Tensor:
+    """(S,) mask of the samples that can contribute: alpha = 1 - exp(-sigma dt) >=
+    ``alpha_threshold`` and transmittance T = exp(-sum of earlier tau) >= ``early_stop_eps``."""
     tau = sigmas * (samples.t_ends - samples.t_starts)
     keep = torch.ones_like(tau, dtype=torch.bool)
     if early_stop_eps > 0:
@@ -144,4 +164,10 @@ def prune_samples(samples: Samples, sigmas: Tensor, n_rays: int, alpha_threshold
         keep &= trans >= early_stop_eps
     if alpha_threshold > 0:
         keep &= (1.0 - torch.exp(-tau)) >= alpha_threshold
-    return Samples(samples.ray_indices[keep], samples.t_starts[keep], samples.t_ends[keep])
+    return keep
+
+
+def prune_samples(samples: Samples, sigmas: Tensor, n_rays: int, alpha_threshold: float,
+                  early_stop_eps: float) -> Samples:
+    """Drop samples with alpha < ``alpha_threshold`` or transmittance < ``early_stop_eps``."""
+    return samples.select(contributing(samples, sigmas, n_rays, alpha_threshold, early_stop_eps))

@@ -29,10 +29,11 @@ def step_is_finite(loss: Tensor, params: list[nn.Parameter], gradients_only: boo
 
 
 def forward_backward(field, estimator, origins: Tensor, dirs: Tensor, rgba: Tensor,
-                     background: Tensor) -> tuple[RenderResult, Tensor]:
-    """Render the batch, compute the loss and backpropagate it into the field's gradients (which
-    the caller zeroed). A batch without samples has no gradient; its loss is still returned."""
-    out = render_rays(field, estimator, origins, dirs, background)
+                     background: Tensor, early_stop: str = "separate") -> tuple[RenderResult, Tensor]:
+    """Render the batch (``early_stop``: see ``render_rays``), compute the loss and
+    backpropagate it into the field's gradients (which the caller zeroed). A batch without
+    samples has no gradient; its loss is still returned."""
+    out = render_rays(field, estimator, origins, dirs, background, early_stop)
     loss = photometric_loss(out.rgb, rgba, background)
     if out.n_samples > 0:
         loss.backward()

@@ -40,6 +40,7 @@ from nerfspec.render.carving import carve_empty_cells
 from nerfspec.render.renderer import render_image
 from nerfspec.run import checkpoint_paths, load_checkpoint, save_checkpoint, write_run_info
 from nerfspec.train.batching import RayBatcher, draw_background
+from nerfspec.train.early_stop import EarlyStopPolicy, resolve_mode
 from nerfspec.train.faults import FaultCounter, diverged_message, restore_warning, sync_point
 from nerfspec.train.optim import build_optimizer, set_learning_rates, step_unless_nonfinite
 from nerfspec.train.progress import StatsWindow, bar_postfix, training_scalars
@@ -93,11 +94,13 @@ class Trainer:
             split = self.train_split
             self.estimator.carve(carve_empty_cells(self.estimator.aabb.cpu(), cfg.sampler.grid_resolution,
                                                    split.images[..., 3], split.cameras))
-        self.optimizer = build_optimizer(self.field, cfg.train)
+        self.optimizer = build_optimizer(self.field, cfg.train, self.device)
+        self.early_stop = EarlyStopPolicy(resolve_mode(cfg.sampler.train_early_stop, self.device))
         self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
         if dist_ctx is not None:
             broadcast_state(self.field)
         self.step, self.elapsed_s, self.rays = 0, 0.0, cfg.train.rays_per_step
+        self.totals = {"rays": 0, "samples": 0}  # composited over the run, for run_info.json
         # numerical faults: skipped steps and the current run of them (device counters),
         # restores and the learning-rate multiplier they left
         self.faults = FaultCounter(self.device)
@@ -134,6 +137,10 @@ class Trainer:
             "dataset": {"root": str(self.cfg.data.root), "train_views": len(split),
                         "width": split.width, "height": split.height},
             "step": self.step, "elapsed_s": self.elapsed_s,
+            "rays_per_s": self.totals["rays"] / max(self.elapsed_s, 1e-9),
+            "samples_per_s": self.totals["samples"] / max(self.elapsed_s, 1e-9),
+            "peak_memory_gb": (torch.cuda.max_memory_allocated(self.device) / 2 ** 30
+                               if self.device.type == "cuda" else None),
             "world_size": self.dist.world_size if self.dist is not None else 1,
         }
 
@@ -153,7 +160,8 @@ class Trainer:
             "estimator": self.estimator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": {"elapsed_s": self.elapsed_s, "rays": self.rays, "lr_scale": self.lr_scale,
-                         "restores": self.restores, "skipped_steps": int(self.faults.skipped)},
+                         "restores": self.restores, "skipped_steps": int(self.faults.skipped),
+                         "early_stop": self.early_stop.state_dict(), "totals": dict(self.totals)},
             "step": self.step,
             "rng": {"rays": self.generator.get_state(), "torch": torch.get_rng_state(),
                     "device": self.device.type},
@@ -197,6 +205,8 @@ class Trainer:
             group.update(settings)  # rates, names and the fused kernel come from the config
         self.step = int(state["step"])
         self.rays = int(state["schedule"]["rays"])
+        self.early_stop.load_state_dict(state["schedule"].get("early_stop", {}))
+        self.totals = dict(state["schedule"].get("totals", {"rays": 0, "samples": 0}))
 
     def save(self) -> Path | None:
         """Write a checkpoint and run_info.json (rank 0 only under data parallelism)."""
@@ -246,7 +256,9 @@ class Trainer:
         origins, dirs, rgba = self.batcher.sample(self.rays, self.generator)
         bg = draw_background(cfg.data.train_background, origins.shape[0], self.generator, self.device)
         self.optimizer.zero_grad(set_to_none=True)
-        out, loss = forward_backward(self.field, self.estimator, origins, dirs, rgba, bg)
+        mode = self.early_stop.choose()
+        out, loss = forward_backward(self.field, self.estimator, origins, dirs, rgba, bg, mode)
+        self.early_stop.observe(mode, out.n_traversed, out.n_evaluated, out.n_samples)
         params = list(self.field.parameters())
         if self.dist is not None:  # every rank joins, so one without samples cannot stall the rest
             average_gradients(params, self.dist)
@@ -256,6 +268,8 @@ class Trainer:
         self.faults.record(finite)
         rays = self.rays
         self.rays = next_ray_count(cfg.train, rays, out.n_samples)
+        self.totals["rays"] += rays
+        self.totals["samples"] += out.n_samples
         self.step += 1
         stats = {"loss": loss.detach(), "finite": finite, "lr": cfg.train.lr * factor, "rays": rays,
                  "samples": out.n_samples, "skipped": (~finite).long(),

@@ -1,4 +1,4 @@
-"""Input mappings gamma(v) with one contract: ``in_dim`` -> ``out_dim``, ``forward(v)``.
+"""Fourier input mappings gamma(v) with one contract: ``in_dim`` -> ``out_dim``, ``forward(v)``.
 
 Positions arrive normalised to the unit box, v in [0, 1]^d (the scene AABB mapped to it), so a
 frequency of f means f cycles across the box, in every scene. Frequencies follow Tancik et al.
@@ -32,6 +32,16 @@ def octave_frequencies(octaves: int, dim: int) -> Tensor:
     scales = 2.0 ** torch.arange(octaves, dtype=torch.float32)
     eye = torch.eye(dim)
     return (scales[:, None, None] * eye[None]).reshape(octaves * dim, dim)
+
+
+def window_weights(window: float, count: int) -> Tensor:
+    """Coarse-to-fine weights w_k = (1 - cos(pi clamp(window - k, 0, 1))) / 2, k = 0..count-1.
+
+    Returns (count,) float32: 1 for k <= window - 1, 0 for k >= window, a cosine ramp between.
+    """
+    k = torch.arange(count, dtype=torch.float32)
+    x = (window - k).clamp(0.0, 1.0)
+    return 0.5 * (1.0 - torch.cos(math.pi * x))
 
 
 class Encoding(nn.Module):
@@ -84,9 +94,7 @@ class PositionalEncoding(Encoding):
 
     def octave_weights(self) -> Tensor:
         """(L,) weights of the octaves under the current window."""
-        k = torch.arange(self.octaves, dtype=torch.float32)
-        x = (self.window - k).clamp(0.0, 1.0)
-        return 0.5 * (1.0 - torch.cos(math.pi * x))
+        return window_weights(self.window, self.octaves)
 
     def forward(self, v: Tensor) -> Tensor:
         feats = fourier_features(v, self.freqs)

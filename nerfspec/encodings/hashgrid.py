@@ -1,0 +1,131 @@
+"""The multiresolution hash encoding (Mueller et al. 2022) as an ``Encoding``.
+
+gamma(v) = [g_0(v), ..., g_{L-1}(v)], g_l(v) = sum_k w_k(v) theta_l[row_l(corner_k(v))] (F values
+per level, see ``hashgrid_math``). All levels' tables theta_l live back to back in one
+parameter ``table`` of shape (sum_l T_l, F), initialised U(-1e-4, 1e-4) and saved with the
+model. Two implementations compute the same features:
+
+- ``cpp``: the C++ CPU op of ``hashgrid_cpp`` (forward and table gradient);
+- ``torch``: plain PyTorch (any device, and the only one that differentiates in v).
+
+``backend = "auto"`` takes ``cpp`` for float32 CPU inputs that need no gradient in v when the op
+builds, and ``torch`` otherwise. Features are float32 whatever the ambient autocast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from nerfspec.encodings.fourier import Encoding, window_weights
+from nerfspec.encodings.hashgrid_cpp import cpu_op_available, hash_grid_cpu
+from nerfspec.encodings.hashgrid_math import (
+    grid_cell,
+    level_indices,
+    level_is_dense,
+    level_offsets,
+    level_resolutions,
+    level_table_sizes,
+    trilinear_weights,
+)
+
+BACKENDS = ("auto", "torch", "cpp")
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """Where each level lives in the table: resolutions N_l, row offsets (L + 1), dense flags."""
+
+    resolutions: list[int]
+    offsets: list[int]
+    dense: list[int]
+    table_size: int  # T, the rows of a hashed level
+
+    @classmethod
+    def build(cls, levels: int, base_resolution: int, max_resolution: int, log2_table_size: int) -> "GridLayout":
+        table_size = 2 ** log2_table_size
+        res = level_resolutions(levels, base_resolution, max_resolution)
+        return cls(res, level_offsets(level_table_sizes(res, table_size)),
+                   [int(level_is_dense(r, table_size)) for r in res], table_size)
+
+    @property
+    def rows(self) -> int:
+        return self.offsets[-1]
+
+
+def hash_grid_torch(v: Tensor, table: Tensor, layout: GridLayout) -> Tensor:
+    """gamma(v) in plain PyTorch: (N, 3) points in [0, 1]^3, (rows, F) table -> (N, L F).
+
+    The 8 L corner rows of every point are gathered and blended in one ``embedding_bag``
+    (weighted sum of 8 rows per level), whose backward scatter-adds into the table gradient
+    once for all levels.
+    """
+    rows, weights = [], []
+    for res, offset, dense in zip(layout.resolutions, layout.offsets, layout.dense):
+        base, frac = grid_cell(v, res)
+        rows.append(level_indices(base, res, layout.table_size, bool(dense)) + offset)
+        weights.append(trilinear_weights(frac))
+    n, levels = v.shape[0], len(layout.resolutions)
+    rows_all = torch.stack(rows, dim=1).view(n * levels, 8)
+    weights_all = torch.stack(weights, dim=1).view(n * levels, 8).to(table.dtype)
+    feats = F.embedding_bag(rows_all, table, per_sample_weights=weights_all, mode="sum")
+    return feats.view(n, levels * table.shape[1])
+
+
+class HashGridEncoding(Encoding):
+    """(N, 3) points in [0, 1]^3 -> (N, L F) hash-grid features (float32).
+
+    ``window`` in [0, L] eases the levels in, coarse to fine, with the weights of
+    ``window_weights`` (the default ``window = L`` leaves every level at weight 1).
+    """
+
+    def __init__(self, levels: int = 16, features_per_level: int = 2, log2_table_size: int = 19,
+                 base_resolution: int = 16, max_resolution: int = 2048, backend: str = "auto",
+                 init_scale: float = 1e-4, generator: torch.Generator | None = None):
+        super().__init__()
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        self.in_dim, self.levels, self.features_per_level = 3, levels, features_per_level
+        self.out_dim = levels * features_per_level
+        self.layout = GridLayout.build(levels, base_resolution, max_resolution, log2_table_size)
+        init = torch.rand(self.layout.rows, features_per_level, generator=generator)
+        self.table = nn.Parameter((init * 2.0 - 1.0) * init_scale)
+        self.backend = backend
+        self.window = float(levels)
+
+    def level_weights(self) -> Tensor:
+        """(L,) weights of the levels under the current window."""
+        return window_weights(self.window, self.levels)
+
+    def uses_cpu_op(self, v: Tensor) -> bool:
+        """Whether ``forward(v)`` runs the C++ op (else the PyTorch path)."""
+        if self.backend == "torch" or v.device.type != "cpu":
+            return False
+        if self.backend == "cpp":
+            if not cpu_op_available():
+                raise RuntimeError("hash-grid backend 'cpp' requested but the C++ op is unavailable")
+            return True
+        # only the PyTorch path differentiates in v or handles other dtypes
+        return not v.requires_grad and self.table.dtype == torch.float32 and cpu_op_available()
+
+    def forward(self, v: Tensor) -> Tensor:
+        with torch.autocast(device_type=v.device.type, enabled=False):
+            v = v.float().clamp(0.0, 1.0)
+            if self.uses_cpu_op(v):
+                lay = self.layout
+                feats = hash_grid_cpu(v, self.table, lay.offsets, lay.resolutions, lay.dense)
+            else:
+                feats = hash_grid_torch(v, self.table, self.layout)
+            if self.window < self.levels:
+                w = self.level_weights().to(feats.device).repeat_interleave(self.features_per_level)
+                feats = feats * w
+        return feats
+
+    @torch.no_grad()
+    def level_rms(self) -> list[float]:
+        """sqrt(mean(theta_l^2)) of each level's table: how far training has moved each level."""
+        t, off = self.table, self.layout.offsets
+        return [float(t[off[l]:off[l + 1]].square().mean().sqrt()) for l in range(self.levels)]
