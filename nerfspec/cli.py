@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(sub)
     _add_mesh(sub)
     _add_report(sub)
+    from nerfspec.fit.cli import add_fit_parser
+
+    add_fit_parser(sub)
     return parser
 
 
@@ -364,6 +367,12 @@ def cmd_mesh(args) -> int:
     return 0
 
 
+def cmd_fit(args) -> int:
+    from nerfspec.fit.cli import run_fit
+
+    return run_fit(args)
+
+
 def cmd_report(args) -> int:
     from nerfspec.report import write_html_report
 
@@ -373,7 +382,7 @@ def cmd_report(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "compare": cmd_compare,
-            "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report}
+            "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report, "fit": cmd_fit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,7 +86,13 @@ class RFFCAConfig:
     mask: str = "scheduled"  # scheduled | learnable | off
     mask_release_fraction: float = 0.3  # share of training over which octaves are released
     mask_init: float = -30.0  # logit offset of a masked octave (scheduled mode)
-    mask_learnable_init: float = -3.0  # initial logit offset of octaves k > 0 (learnable mode)
+    mask_learnable_init: float = -3.0  # initial logit offset of octaves k > 0 (learnable, shared)
+    # project: 4-head blocks with output projection; note: the RFF-CA note's text (1/sqrt(M)
+    # features, one d_q x d_q head, dim = token_dim, learned shared mask; ignores dim, heads, mask)
+    variant: str = "project"
+    afe_at: list[float] = _field(default_factory=list)  # training fractions of AFE injections
+    afe_tokens: int = 4  # at most this many frequencies injected per AFE step
+    afe_threshold: float = 0.5  # lambda: inject residual modes above lambda * the strongest
 
     def validate(self) -> None:
         for name in ("base_features", "token_dim", "dim", "heads", "blocks"):
@@ -103,7 +109,13 @@ class RFFCAConfig:
                 f"field.rffca.dim ({self.dim}) must be a multiple of field.rffca.heads ({self.heads})")
         if self.envelope_init <= 0:
             raise ConfigError("field.rffca.envelope_init must be > 0 (beta = softplus(raw) > 0)")
-        _choice("field.rffca.mask", self.mask, ("scheduled", "learnable", "off"))
+        _choice("field.rffca.mask", self.mask, ("scheduled", "learnable", "shared", "off"))
+        _choice("field.rffca.variant", self.variant, ("project", "note"))
+        if any(not 0.0 <= f < 1.0 for f in self.afe_at):
+            raise ConfigError("field.rffca.afe_at must hold training fractions in [0, 1)")
+        _positive("field.rffca.afe_tokens", self.afe_tokens)
+        if not 0.0 < self.afe_threshold <= 1.0:
+            raise ConfigError("field.rffca.afe_threshold must be in (0, 1]")
         if not 0.0 < self.mask_release_fraction <= 1.0:
             raise ConfigError("field.rffca.mask_release_fraction must be in (0, 1]")
         if self.mask_init >= 0:

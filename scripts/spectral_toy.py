@@ -1,7 +1,9 @@
 """Spectral-bias toys: a plain MLP, Gaussian random Fourier features and RFF-CA side by side.
 
 1D (default): fit sin(2 pi 20 x) on 512 points of [0, 1], full batch, Adam lr 1e-3, float32;
-print the final MSE and the first step whose loss is below 1e-2.
+print the final MSE and the first step whose loss is below 1e-2. ``--tones 5,300`` fits a sum
+of tones instead; method ``rffca_afe`` is RFF-CA with adaptive frequency enhancement at the
+training fractions ``--afe-at`` (the residual's strongest DFT modes injected as tokens).
 
 2D (``--image PATH``): fit an RGB(A) image, composited on white and resized to ``--size``^2,
 from a regular grid of 1/4 of its pixels (even rows and columns) and report PSNR on the other
@@ -34,7 +36,7 @@ from nerfspec.encodings import (
 )
 from nerfspec.fields.rffca import RFFCANetwork
 
-METHODS_1D = ("plain", "gauss", "rffca")
+METHODS_1D = ("plain", "gauss", "rffca", "rffca_afe")
 METHODS_2D = ("none", "basic", "pe", "gauss", "rffca")
 
 
@@ -69,8 +71,9 @@ class RFFCARegressor(nn.Module):
 
 
 def train(model: nn.Module, x: Tensor, y: Tensor, steps: int, lr: float,
-          out_act=None, log_every: int = 0, name: str = "") -> tuple[list[float], float]:
-    """Full-batch Adam on the MSE; returns (loss per step, seconds). Sets RFF-CA's mask fraction."""
+          out_act=None, log_every: int = 0, name: str = "", afe=None) -> tuple[list[float], float]:
+    """Full-batch Adam on the MSE; returns (loss per step, seconds). Sets RFF-CA's mask fraction
+    and calls ``afe(step, model)`` before each step when given."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     net = getattr(model, "net", None)
     losses = []
@@ -78,6 +81,8 @@ def train(model: nn.Module, x: Tensor, y: Tensor, steps: int, lr: float,
     for step in range(steps):
         if isinstance(net, RFFCANetwork):
             net.set_fraction(step / steps)
+        if afe is not None:
+            afe(step, model)
         pred = model(x)
         if out_act is not None:
             pred = out_act(pred)
@@ -105,14 +110,37 @@ def n_params(model: nn.Module) -> int:
 def rffca_net(args, in_dim: int, sigma: float, generator: torch.Generator) -> RFFCANetwork:
     return RFFCANetwork(in_dim, args.ca_base, args.ca_octaves, sigma, args.ca_token_dim, args.ca_dim,
                         args.ca_heads, args.ca_blocks, mask=args.ca_mask,
-                        mask_release_fraction=args.ca_release, generator=generator)
+                        mask_release_fraction=args.ca_release, generator=generator,
+                        variant=args.ca_variant)
 
 
 # ---- 1D -----------------------------------------------------------------------------------------
 
+def afe_1d(args, x: Tensor, y: Tensor):
+    """The AFE hook of the 1D toy: at the fractions ``--afe-at`` inject the strongest modes of
+    the residual on the training points (a regular grid; its DFT extent is N times the spacing)."""
+    from nerfspec.fields.afe import afe_due, residual_peaks
+
+    extent = float(x[1, 0] - x[0, 0]) * len(x)
+
+    def hook(step: int, model: nn.Module) -> None:
+        if not afe_due(step, args.steps, args.afe_at):
+            return
+        with torch.no_grad():
+            resid = (model(x) - y).squeeze(-1)
+        freqs = residual_peaks(resid, [extent], args.afe_tokens, args.afe_threshold,
+                               exclude=model.net.bank.post_freqs)
+        model.net.inject_frequencies(freqs)
+        print(f"  AFE at step {step}: injected {[round(float(f), 2) for f in freqs[:, 0]]} cycles/unit",
+              file=sys.stderr, flush=True)
+
+    return hook
+
+
 def run_1d(args) -> dict:
     x = torch.linspace(0.0, 1.0, args.points).unsqueeze(-1)
-    y = torch.sin(2.0 * math.pi * args.freq * x)
+    tones = args.tones or [args.freq]
+    y = sum(torch.sin(2.0 * math.pi * f * x) for f in tones)
     results = {}
     for name in args.methods or METHODS_1D:
         torch.manual_seed(args.seed)
@@ -121,18 +149,20 @@ def run_1d(args) -> dict:
             model = MLP(IdentityEncoding(1), 1, args.depth, args.width)
         elif name == "gauss":
             model = MLP(GaussianFourierEncoding(1, args.features, args.sigma, gen), 1, args.depth, args.width)
-        elif name == "rffca":
+        elif name in ("rffca", "rffca_afe"):
             model = RFFCARegressor(rffca_net(args, 1, args.ca_sigma, gen), 1)
         else:
             raise SystemExit(f"error: unknown 1D method {name!r} (choose from {', '.join(METHODS_1D)})")
-        losses, secs = train(model, x, y, args.steps, args.lr, log_every=args.log_every, name=name)
+        afe = afe_1d(args, x, y) if name == "rffca_afe" else None
+        losses, secs = train(model, x, y, args.steps, args.lr, log_every=args.log_every, name=name, afe=afe)
         with torch.no_grad():
             fit = model(x)
         results[name] = dict(losses=losses, secs=secs, fit=fit.squeeze(-1).numpy(),
                              params=n_params(model), mse=F.mse_loss(fit, y).item())
-    print(f"1D: sin(2 pi {args.freq:g} x), {args.points} points, {args.steps} steps, Adam lr {args.lr:g}, "
+    target = " + ".join(f"sin(2 pi {f:g} x)" for f in tones)
+    print(f"1D: {target}, {args.points} points, {args.steps} steps, Adam lr {args.lr:g}, "
           f"fp32; gauss sigma {args.sigma:g}, rffca base sigma {args.ca_sigma:g} x 2^0..2^{args.ca_octaves} "
-          f"(mask {args.ca_mask})")
+          f"(mask {args.ca_mask}, variant {args.ca_variant}); AFE at {args.afe_at}")
     print(f"{'method':8s} {'params':>8s} {'final MSE':>11s} {'min MSE':>11s} {'first <1e-2':>12s} {'seconds':>8s}")
     for name, r in results.items():
         print(f"{name:8s} {r['params']:8d} {r['mse']:11.3e} {min(r['losses']):11.3e} "
@@ -286,6 +316,13 @@ def parse_args(argv=None):
     g1 = p.add_argument_group("1D target")
     g1.add_argument("--freq", type=float, default=20.0, help="target frequency, cycles per unit")
     g1.add_argument("--points", type=int, default=512)
+    g1.add_argument("--tones", type=lambda t: [float(v) for v in t.split(",")],
+                    help="comma-separated tone frequencies (cycles per unit) of a sum-of-sines target; "
+                         "overrides --freq")
+    g1.add_argument("--afe-at", type=lambda t: [float(v) for v in t.split(",")], default=[0.2, 0.4],
+                    help="rffca_afe: training fractions of the AFE injections")
+    g1.add_argument("--afe-tokens", type=int, default=2, help="rffca_afe: at most this many per injection")
+    g1.add_argument("--afe-threshold", type=float, default=0.5, help="rffca_afe: lambda of the peak test")
     g2 = p.add_argument_group("2D target")
     g2.add_argument("--size", type=int, default=64, help="image resized to size x size")
     g2.add_argument("--sigma2d", type=float,
@@ -308,6 +345,8 @@ def parse_args(argv=None):
     gc.add_argument("--ca-blocks", type=int, default=2)
     gc.add_argument("--ca-mask", default="off", choices=("scheduled", "learnable", "off"))
     gc.add_argument("--ca-release", type=float, default=0.3, help="scheduled: release fraction")
+    gc.add_argument("--ca-variant", default="project", choices=("project", "note"),
+                    help="project: 4-head blocks; note: the RFF-CA note's single-head d_q-wide blocks")
     return p.parse_args(argv)
 
 

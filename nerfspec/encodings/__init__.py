@@ -9,8 +9,10 @@ from nerfspec.encodings.fourier import (
     Encoding,
     GaussianFourierEncoding,
     IdentityEncoding,
+    LogLinearEncoding,
     PositionalEncoding,
     fourier_features,
+    log_linear_frequencies,
     octave_frequencies,
     window_weights,
 )
@@ -20,8 +22,10 @@ __all__ = [
     "Encoding",
     "GaussianFourierEncoding",
     "IdentityEncoding",
+    "LogLinearEncoding",
     "PositionalEncoding",
     "fourier_features",
+    "log_linear_frequencies",
     "octave_frequencies",
     "window_weights",
 ]

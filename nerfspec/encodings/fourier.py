@@ -120,3 +120,33 @@ class GaussianFourierEncoding(Encoding):
 
     def forward(self, v: Tensor) -> Tensor:
         return fourier_features(v, self.freqs)
+
+
+def log_linear_frequencies(scale: float, per_axis: int, dim: int) -> Tensor:
+    """Tancik et al.'s positional encoding: frequencies scale^(j/m) e_i, j = 0..m-1, per axis.
+
+    Log-linearly spaced from 1 up to scale^((m-1)/m) (just below ``scale``) on each of the
+    ``dim`` axes, cycles per unit. Returns (m * dim, dim), axis-major: rows i m .. (i+1) m - 1
+    lie on axis i.
+    """
+    j = torch.arange(per_axis, dtype=torch.float64)
+    mags = (float(scale) ** (j / per_axis)).float()
+    eye = torch.eye(dim)
+    return (eye[:, None, :] * mags[None, :, None]).reshape(dim * per_axis, dim)
+
+
+class LogLinearEncoding(Encoding):
+    """gamma(v) = [cos(2 pi s^(j/m) v_i), sin(2 pi s^(j/m) v_i)], j < m, for every axis i
+    (Tancik et al. 2020, Sec. 6.1), out_dim = 2 m d. ``scale`` s is the sweepable top frequency;
+    with m = features // d the mapping has about ``features`` frequencies like the Gaussian one.
+    """
+
+    def __init__(self, in_dim: int = 2, features: int = 256, scale: float = 10.0):
+        super().__init__()
+        per_axis = max(1, features // in_dim)
+        self.in_dim, self.scale = in_dim, scale
+        self.out_dim = 2 * per_axis * in_dim
+        self.register_buffer("freqs", log_linear_frequencies(scale, per_axis, in_dim), persistent=False)
+
+    def forward(self, v: Tensor) -> Tensor:
+        return fourier_features(v, self.freqs)

@@ -11,6 +11,17 @@ After Feng et al. (2025), with the bank in the units of ``nerfspec.encodings`` (
 and the field's features are q_L. CA_l adds a logit offset eta_{l,k} <= 0 to every token of
 octave k (coarse-to-fine masking: scheduled, learnable or off).
 
+Two variants (``RFFCAConfig.variant``):
+
+- ``project``: the above, multi-head with an output projection, features without the note's
+  1/sqrt(M) factor, mask as configured;
+- ``note``: the note's Sec. 8.2-8.4 text: features scaled by sqrt(1 / M), a d_q-wide query
+  stream (dim = d_q), one head of d_q x d_q maps W_Q, W_K, W_V without output projection
+  (``SingleHeadBlock``), and the learned mask M_l = [0; eta_l 1] (one eta_l <= 0 per block on
+  all octaves k >= 1, started at ``mask_learnable_init``: mode ``shared``). The note's code
+  sample differs from its text (an unmasked per-token mask started at 0, zero phases, beta
+  started at 1, omega in radians with a comment that reads sigma as cycles); the text wins.
+
 Speed: with keys K_t = W_K H_t and values V_t = W_V H_t + b_V the logits and the output fold
 into maps on the d_q-wide tokens, (W_Q q)_h . (W_K H_t)_h = (W_K,h^T (W_Q q)_h) . H_t and
 W_O concat_h(sum_t a_ht V_ht) = sum_h (W_O,h W_V,h) (sum_t a_ht H_t) + W_O b_V, so a block costs
@@ -36,7 +47,8 @@ from nerfspec.fields.token_bank import (
     scheduled_octave_mask,
 )
 
-MASK_MODES = ("scheduled", "learnable", "off")
+MASK_MODES = ("scheduled", "learnable", "shared", "off")
+VARIANTS = ("project", "note")
 
 
 def attend(qk: Tensor, tokens: Tensor, logit_bias: Tensor | None, scale: float) -> tuple[Tensor, Tensor]:
@@ -124,6 +136,43 @@ class CrossAttentionBlock(nn.Module):
         return q + torch.relu(self.ff(q))
 
 
+class SingleHeadBlock(nn.Module):
+    """The note's block (Sec. 8.3) on a d_q-wide query:
+    q~ = q + softmax((W_Q q) . (W_K H_t) / sqrt(d_q) + eta_t)_t (W_V H_t);  q' = q~ + relu(W q~ + b).
+
+    Folded like ``CrossAttentionBlock``: (W_Q q) . (W_K H_t) = (W_K^T W_Q q) . H_t and
+    sum_t a_t W_V H_t = W_V (sum_t a_t H_t), so no (N, T, d_q) keys or values are formed.
+    """
+
+    def __init__(self, token_dim: int):
+        super().__init__()
+        self.dim = self.token_dim = token_dim
+        self.heads = 1
+        self.w_q = nn.Linear(token_dim, token_dim, bias=False)
+        self.w_k = nn.Linear(token_dim, token_dim, bias=False)
+        self.w_v = nn.Linear(token_dim, token_dim, bias=False)
+        self.ff = nn.Linear(token_dim, token_dim)
+
+    def forward(self, q: Tensor, tokens: Tensor, logit_bias: Tensor | None = None
+                ) -> tuple[Tensor, Tensor]:
+        """q (N, d_q), tokens (N, T, d_q), logit_bias (T,) -> (q' (N, d_q), attention (N, 1, T))."""
+        with torch.autocast(device_type=q.device.type, enabled=False):
+            qk_map = self.w_k.weight.T.float() @ self.w_q.weight.float()  # (d_q, d_q)
+        qk = F.linear(q, qk_map).view(q.shape[0], 1, self.token_dim)
+        hbar, attn = attend(qk, tokens, logit_bias, 1.0 / math.sqrt(self.token_dim))
+        q = q + self.w_v(hbar[:, 0].to(q.dtype))
+        return q + torch.relu(self.ff(q)), attn
+
+    def reference_forward(self, q: Tensor, tokens: Tensor, logit_bias: Tensor | None = None) -> Tensor:
+        """The unfolded block with explicit keys and values."""
+        k, v = self.w_k(tokens), self.w_v(tokens)
+        logits = (self.w_q(q)[:, None, :] * k).sum(-1) / math.sqrt(self.token_dim)
+        if logit_bias is not None:
+            logits = logits + logit_bias
+        q = q + (torch.softmax(logits, dim=-1)[:, :, None] * v).sum(1)
+        return q + torch.relu(self.ff(q))
+
+
 class RFFCANetwork(nn.Module):
     """v (N, in_dim) -> features q_L (N, dim): token bank, input query, L masked CA blocks.
 
@@ -134,7 +183,12 @@ class RFFCANetwork(nn.Module):
       checkpoint restores both;
     - ``learnable``: eta_{l,k} = -softplus(raw_{l,k}) < 0 for k >= 1, raw a parameter started
       at ``mask_learnable_init``;
+    - ``shared``: eta_{l,k} = -softplus(raw_l) for every k >= 1 (the note's M_l = [0; eta_l 1]);
     - ``off``: no offsets.
+
+    ``variant="note"`` forces dim = token_dim, one head (``SingleHeadBlock``), the 1/sqrt(M)
+    feature factor and the ``shared`` mask. Tokens injected by ``inject_frequencies`` get no
+    mask offset.
 
     After each forward, ``last_attention`` holds the (L, K+1) attention mass per octave.
     """
@@ -143,16 +197,29 @@ class RFFCANetwork(nn.Module):
                  token_dim: int = 32, dim: int = 128, heads: int = 4, blocks: int = 2,
                  envelope_init: float = 1e-3, mask: str = "scheduled",
                  mask_release_fraction: float = 0.3, mask_init: float = -30.0,
-                 mask_learnable_init: float = -3.0, generator: torch.Generator | None = None):
+                 mask_learnable_init: float = -3.0, generator: torch.Generator | None = None,
+                 variant: str = "project"):
         super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        note = variant == "note"
+        if note:
+            dim, mask = token_dim, "shared"
         if mask not in MASK_MODES:
             raise ValueError(f"mask must be one of {MASK_MODES}, got {mask!r}")
+        self.variant = variant
         self.in_dim, self.dim, self.octaves, self.n_blocks = in_dim, dim, octaves, blocks
         self.mask_mode, self.mask_release_fraction, self.mask_init = mask, mask_release_fraction, mask_init
-        self.bank = TokenBank(in_dim, base_features, octaves, sigma, token_dim, envelope_init, generator)
+        self.bank = TokenBank(in_dim, base_features, octaves, sigma, token_dim, envelope_init, generator,
+                              normalise=note)
         self.query_in = nn.Linear(in_dim, dim)
-        self.blocks = nn.ModuleList(CrossAttentionBlock(dim, token_dim, heads) for _ in range(blocks))
-        if mask == "scheduled":
+        if note:
+            self.blocks = nn.ModuleList(SingleHeadBlock(token_dim) for _ in range(blocks))
+        else:
+            self.blocks = nn.ModuleList(CrossAttentionBlock(dim, token_dim, heads) for _ in range(blocks))
+        if mask == "shared":
+            self.mask_raw = nn.Parameter(torch.full((blocks,), inverse_softplus(-mask_learnable_init)))
+        elif mask == "scheduled":
             self.register_buffer("progress", torch.zeros(()))
             self.register_buffer("mask_scheduled", torch.zeros(blocks, octaves + 1))
             self.set_fraction(0.0)
@@ -166,7 +233,7 @@ class RFFCANetwork(nn.Module):
                     generator: torch.Generator | None = None) -> "RFFCANetwork":
         return cls(in_dim, cfg.base_features, cfg.octaves, cfg.sigma, cfg.token_dim, cfg.dim,
                    cfg.heads, cfg.blocks, cfg.envelope_init, cfg.mask, cfg.mask_release_fraction,
-                   cfg.mask_init, cfg.mask_learnable_init, generator)
+                   cfg.mask_init, cfg.mask_learnable_init, generator, cfg.variant)
 
     def set_fraction(self, fraction: float) -> None:
         """Move the scheduled mask to training fraction f in [0, 1] (no-op in other modes)."""
@@ -181,21 +248,37 @@ class RFFCANetwork(nn.Module):
         """(L, K+1) logit offsets per block and octave, or None when masking is off."""
         if self.mask_mode == "scheduled":
             return self.mask_scheduled
-        if self.mask_mode == "learnable":
+        if self.mask_mode in ("learnable", "shared"):
             zero = self.mask_raw.new_zeros(self.n_blocks, 1)
-            return torch.cat([zero, -F.softplus(self.mask_raw)], dim=1)
+            eta = -F.softplus(self.mask_raw)
+            eta = eta if self.mask_mode == "learnable" else eta[:, None].expand(-1, self.octaves)
+            return torch.cat([zero, eta], dim=1)
         return None
+
+    def inject_frequencies(self, freqs: Tensor) -> None:
+        """Adaptive frequency enhancement: add one posterior token per frequency (P, in_dim)."""
+        self.bank.inject(freqs)
+
+    def token_bias(self) -> Tensor | None:
+        """(L, T + P) logit offsets per token: the octave mask, 0 for injected tokens."""
+        mask = self.octave_mask()
+        if mask is None:
+            return None
+        bias = mask[:, self.bank.tok_octave]
+        if self.bank.n_posterior:
+            bias = torch.cat([bias, bias.new_zeros(self.n_blocks, self.bank.n_posterior)], dim=1)
+        return bias
 
     def forward(self, v: Tensor) -> Tensor:
         tokens = self.bank(v)  # float32
-        mask = self.octave_mask()
-        bias = None if mask is None else mask[:, self.bank.tok_octave]  # (L, T)
+        bias = self.token_bias()
         q = self.query_in(v)
         stats = []
+        n_base = self.bank.n_tokens
         for i, block in enumerate(self.blocks):
             q, attn = block(q, tokens, None if bias is None else bias[i])
             with torch.no_grad():
-                stats.append(octave_attention(attn, self.bank.tok_octave, self.octaves))
+                stats.append(octave_attention(attn[..., :n_base], self.bank.tok_octave, self.octaves))
         self.last_attention = torch.stack(stats)
         return q
 
@@ -207,7 +290,8 @@ class RFFCAField(RadianceField):
                  view_dirs: bool = True, dir_octaves: int = 4,
                  density_activation: str = "softplus", density_bias: float = -1.0,
                  precision: str = "bf16"):
-        super().__init__(aabb, cfg.dim, view_dirs, dir_octaves, density_activation, density_bias,
+        width = cfg.token_dim if cfg.variant == "note" else cfg.dim
+        super().__init__(aabb, width, view_dirs, dir_octaves, density_activation, density_bias,
                          precision)
         self.net = RFFCANetwork.from_config(cfg, in_dim=3, generator=generator)
 

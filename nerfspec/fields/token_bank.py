@@ -9,6 +9,15 @@ deviation 2^k sigma per axis. Each point v gets the features
 laid out octave-major, (N, K+1, M), and cut into tokens of d_q consecutive features. Because
 M is a multiple of d_q, every token holds frequencies of one octave only, so a mask per
 octave is a mask per group of tokens.
+
+Units. The note on RFF-CA (Feng et al. 2025, Sec. 8.2) writes omega_m ~ N(0, sigma_note^-2 I)
+in radians per unit, cos(omega . x + b). Here b_m = omega_m / (2 pi) in cycles per unit, so
+its std is sigma = 1 / (2 pi sigma_note) (``note_sigma`` converts). With ``normalise`` (the
+note's variant) the base features carry the note's factor sqrt(1 / M), M = (K+1) M_base.
+
+Posterior tokens (adaptive frequency enhancement, note Sec. 8.5) are appended after the base
+tokens: one token per injected frequency f_p, holding d_q copies of it at evenly spread phases,
+so that attention can build any phase of the injected wave (``posterior_features``).
 """
 
 from __future__ import annotations
@@ -115,6 +124,29 @@ def octave_attention(attn: Tensor, tok_octave: Tensor, octaves: int) -> Tensor:
     return out.index_add_(0, tok_octave.to(mean.device), mean)
 
 
+def note_sigma(sigma: float) -> float:
+    """sigma_note of the note's omega ~ N(0, sigma_note^-2) (radians per unit) that gives base
+    frequencies of std ``sigma`` cycles per unit: sigma_note = 1 / (2 pi sigma) (an involution)."""
+    return 1.0 / (2.0 * math.pi * sigma)
+
+
+def posterior_features(v: Tensor, freqs: Tensor, token_dim: int, amplitude: float) -> Tensor:
+    """phi_{p,j}(v) = a cos(2 pi f_p . v + 2 pi j / d_q), j = 0..d_q-1: one token per frequency.
+
+    Args:
+        v: (N, d) points.
+        freqs: (P, d) injected frequencies f_p, cycles per unit.
+        token_dim: d_q.
+        amplitude: a (the note's sqrt(2 / M_post) with M_post = P d_q, or 1).
+    Returns:
+        (N, P, d_q) float32 tokens.
+    """
+    with torch.autocast(device_type=v.device.type, enabled=False):
+        proj = (2.0 * math.pi) * (v.float() @ freqs.float().T)  # (N, P)
+        shift = (2.0 * math.pi / token_dim) * torch.arange(token_dim, device=v.device, dtype=torch.float32)
+        return amplitude * torch.cos(proj[:, :, None] + shift)
+
+
 def inverse_softplus(y: float) -> float:
     """x with softplus(x) = y (y > 0)."""
     return y + math.log(-math.expm1(-y))
@@ -125,12 +157,13 @@ class TokenBank(nn.Module):
 
     Buffers: ``base`` (M, d) b_m ~ N(0, sigma^2 I) from ``generator`` (saved with the model)
     and ``tok_octave`` (T,). Parameters: ``phase`` (K+1, M), uniform in [0, 2 pi) at start,
-    and ``raw_beta`` with beta = softplus(raw_beta) >= 0.
+    and ``raw_beta`` with beta = softplus(raw_beta) >= 0. ``post_freqs`` (P, d) holds the
+    frequencies injected by ``inject`` (P = 0 at start); their tokens follow the base tokens.
     """
 
     def __init__(self, in_dim: int, base_features: int, octaves: int, sigma: float,
                  token_dim: int, envelope_init: float = 1e-3,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, normalise: bool = False):
         super().__init__()
         if base_features % token_dim:
             raise ValueError(f"base_features ({base_features}) must be a multiple of token_dim "
@@ -144,6 +177,26 @@ class TokenBank(nn.Module):
         phase = torch.rand(octaves + 1, base_features, generator=generator) * (2.0 * math.pi)
         self.phase = nn.Parameter(phase)
         self.raw_beta = nn.Parameter(torch.tensor(inverse_softplus(envelope_init)))
+        self.normalise = normalise
+        self.register_buffer("post_freqs", torch.zeros(0, in_dim))
+
+    @property
+    def n_posterior(self) -> int:
+        return int(self.post_freqs.shape[0])
+
+    def inject(self, freqs: Tensor) -> None:
+        """Append posterior tokens at ``freqs`` (P, d), cycles per unit."""
+        freqs = freqs.to(self.post_freqs).reshape(-1, self.in_dim)
+        self.post_freqs = torch.cat([self.post_freqs, freqs], dim=0)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key = prefix + "post_freqs"
+        if key in state_dict:  # a checkpoint may hold more injected tokens than a fresh bank
+            self.post_freqs = torch.zeros_like(state_dict[key]).to(self.post_freqs.device)
+        else:  # checkpoints written before injection existed have none
+            state_dict[key] = torch.zeros(0, self.in_dim)
+            self.post_freqs = torch.zeros(0, self.in_dim, device=self.post_freqs.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def beta(self) -> Tensor:
@@ -154,5 +207,13 @@ class TokenBank(nn.Module):
         return dyadic_frequencies(self.base, self.octaves)
 
     def forward(self, v: Tensor) -> Tensor:
+        """(N, T + P, d_q): the base tokens, then one token per injected frequency."""
         feats = bank_features(v, self.frequencies(), self.phase, self.beta)
-        return to_tokens(feats, self.token_dim)
+        if self.normalise:
+            feats = feats * (1.0 / math.sqrt(feats.shape[1] * feats.shape[2]))
+        tokens = to_tokens(feats, self.token_dim)
+        if self.n_posterior == 0:
+            return tokens
+        amp = math.sqrt(2.0 / (self.n_posterior * self.token_dim)) if self.normalise else 1.0
+        post = posterior_features(v, self.post_freqs, self.token_dim, amp)
+        return torch.cat([tokens, post], dim=1)

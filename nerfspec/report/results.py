@@ -374,14 +374,19 @@ def make_plots(results: dict, out: Path) -> dict[str, str]:
 
 def write_report(results: dict, out: str | Path) -> dict[str, Path]:
     """Write results.json, results.csv, the plots and report.md into ``out``."""
-    from nerfspec.run import atomic_write_bytes
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plots = make_plots(results, out)
     results["plots"] = plots
+    return write_result_files(out, results, results_csv(results), markdown(results, plots))
+
+
+def write_result_files(out: Path, results: dict, csv_text: str, md_text: str) -> dict[str, Path]:
+    """results.json, results.csv and report.md into ``out``, each written atomically."""
+    from nerfspec.run import atomic_write_bytes
+
     files = {"json": out / "results.json", "csv": out / "results.csv", "md": out / "report.md"}
     atomic_write_bytes(files["json"], json.dumps(results, indent=1).encode())
-    atomic_write_bytes(files["csv"], results_csv(results).encode())
-    atomic_write_bytes(files["md"], markdown(results, plots).encode())
+    atomic_write_bytes(files["csv"], csv_text.encode())
+    atomic_write_bytes(files["md"], md_text.encode())
     return files
