@@ -147,15 +147,17 @@ def test_native_march_keeps_exactly_the_pytorch_samples():
         pytest.skip("the C++ marching op cannot be built here (no C++ compiler)")
     g = torch.Generator().manual_seed(0)
     r = 16
+    # dense and sparse grids
     occupied = torch.rand(r ** 3, generator=g) < 0.3
+    sparse = torch.rand(r ** 3, generator=g) < 0.02
     o = torch.nn.functional.normalize(torch.randn(500, 3, generator=g), dim=-1) * 3
     o[:50] = torch.rand(50, 3, generator=g) * 1.6 - 0.8  # some rays start inside the box
     d = torch.nn.functional.normalize(-o + 0.8 * torch.randn(500, 3, generator=g), dim=-1)
     d[:5] = torch.tensor([1.0, 0.0, 0.0])  # axis-aligned rays: divisions by ~0 in the slab test
-    for step in (0.013, 0.05):
-        a = march_grid(o, d, AABB, occupied, step, native=True)
-        b = march_grid(o, d, AABB, occupied, step, native=False)
-        assert len(a) > 1000
+    for grid, step in ((occupied, 0.013), (occupied, 0.05), (sparse, 0.013), (sparse, 0.003)):
+        a = march_grid(o, d, AABB, grid, step, native=True)
+        b = march_grid(o, d, AABB, grid, step, native=False)
+        assert len(a) > 500
         assert torch.equal(a.ray_indices, b.ray_indices)
         assert torch.equal(a.t_starts, b.t_starts) and torch.equal(a.t_ends, b.t_ends)
     empty = march_grid(o[:0], d[:0], AABB, occupied, 0.05)

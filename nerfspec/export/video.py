@@ -25,7 +25,7 @@ from tqdm import tqdm
 from nerfspec.cameras import Cameras, focal_from_fov, orbit_path, spiral_path
 from nerfspec.errors import NerfspecError
 from nerfspec.evaluate import to_uint8
-from nerfspec.render.renderer import render_image
+from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
 from nerfspec.render.background import background_colour
 
@@ -195,6 +195,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
         for d in frame_dirs.values():
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True)
+    warm_up(run.field, run.estimator, cameras, 0, bg)  # one-off costs stay out of the per-frame time
     render_s = 0.0
     try:
         for k in tqdm(range(len(poses)), desc=f"render {path}", unit="frame", disable=quiet, dynamic_ncols=True):

@@ -3,6 +3,7 @@ evaluation, video and mesh colouring."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -135,6 +136,18 @@ def render_rays_inference(field: Field, estimator: OccupancyGrid, origins: Tenso
 
     visited = march_front_to_back(samples, n_rays, estimator.cfg.early_stop_eps, round_size, evaluate)
     return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, int(visited.sum()))
+
+
+@torch.inference_mode()
+def warm_up(field: Field, estimator: OccupancyGrid, cameras: Cameras, view: int, background: Tensor,
+            rays: int = 256) -> float:
+    """Render a few rays of a view once and return the seconds it took: loads the C++ ops and
+    sizes the allocator, one-off costs that would otherwise land on the first timed view."""
+    t0 = time.perf_counter()
+    origins, dirs = cameras[view].to(estimator.aabb.device).image_rays(0)
+    step = max(1, origins.shape[0] // rays)
+    render_rays_inference(field, estimator, origins[::step], dirs[::step], background.to(origins.device))
+    return time.perf_counter() - t0
 
 
 @torch.inference_mode()
