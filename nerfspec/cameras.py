@@ -148,16 +148,18 @@ class Cameras:
 
 
 def look_at(eye: Tensor, target: Tensor | None = None, up: Tensor | None = None) -> Tensor:
-    """(4, 4) camera-to-world pose at ``eye`` looking at ``target`` with world ``up`` (+z)."""
-    target = torch.zeros(3) if target is None else target
-    up = torch.tensor([0.0, 0.0, 1.0]) if up is None else up
+    """(4, 4) camera-to-world pose at ``eye`` looking at ``target`` with world ``up`` (+z), in
+    ``eye``'s dtype (the scene generator works in float64)."""
+    like = {"dtype": eye.dtype, "device": eye.device}
+    target = torch.zeros(3, **like) if target is None else target.to(**like)
+    up = torch.tensor([0.0, 0.0, 1.0], **like) if up is None else up.to(**like)
     back = torch.nn.functional.normalize(eye - target, dim=0)  # camera +z points away
     right = torch.linalg.cross(up, back)
     if right.norm() < 1e-6:  # looking straight along up: pick any right vector
-        right = torch.tensor([1.0, 0.0, 0.0])
+        right = torch.tensor([1.0, 0.0, 0.0], **like)
     right = torch.nn.functional.normalize(right, dim=0)
     cam_up = torch.linalg.cross(back, right)
-    pose = torch.eye(4)
+    pose = torch.eye(4, **like)
     pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, cam_up, back, eye
     return pose
 

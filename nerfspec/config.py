@@ -42,6 +42,12 @@ class DataConfig:
     train_background: str = "random"  # random | white | black (random per ray)
     eval_background: str = "white"
     aabb: list[float] = _field(default_factory=lambda: [-1.5, -1.5, -1.5, 1.5, 1.5, 1.5])
+    # captures (a single transforms.json; Blender scenes are used as they are):
+    normalize: str = "poses"  # poses | aabb_scale | none: how the file's world frame becomes the scene's
+    camera_distance: float = 4.0  # normalize = poses: the cameras' mean distance from the centre
+    transform: list[float] = _field(default_factory=list)  # world -> scene 4x4, row-major; [] computes it
+    holdout_every: int = 8  # without split lists in the file, every k-th frame is val / test
+    exif_orientation: str = "auto"  # auto | apply | ignore: EXIF-rotated photos
 
     def validate(self) -> None:
         _positive("data.downscale", self.downscale)
@@ -49,6 +55,12 @@ class DataConfig:
         _choice("data.eval_background", self.eval_background, ("white", "black"))
         if len(self.aabb) != 6 or any(self.aabb[i] >= self.aabb[i + 3] for i in range(3)):
             raise ConfigError("data.aabb must be [xmin, ymin, zmin, xmax, ymax, zmax] with min < max")
+        _choice("data.normalize", self.normalize, ("poses", "aabb_scale", "none"))
+        _positive("data.camera_distance", self.camera_distance)
+        if self.holdout_every < 2:
+            raise ConfigError(f"data.holdout_every must be >= 2, got {self.holdout_every!r}")
+        _choice("data.exif_orientation", self.exif_orientation, ("auto", "apply", "ignore"))
+        _similarity("data.transform", self.transform)
 
 
 @dataclass
@@ -299,6 +311,24 @@ def _positive(key: str, value: float) -> None:
 def _non_negative(key: str, value: float) -> None:
     if not value >= 0:
         raise ConfigError(f"{key} must be >= 0, got {value!r}")
+
+
+def _similarity(key: str, values: list[float]) -> None:
+    """Empty, or a row-major 4x4 s R | t with s > 0, R a rotation and last row 0 0 0 1."""
+    if not values:
+        return
+    if len(values) != 16:
+        raise ConfigError(f"{key} must be empty or 16 numbers (a row-major 4x4), got {len(values)}")
+    m = [values[4 * r:4 * r + 4] for r in range(4)]
+    a = [row[:3] for row in m[:3]]
+    gram = [[sum(a[k][i] * a[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
+    s2 = gram[0][0]
+    det = (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+           + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]))
+    similar = s2 > 0 and det > 0 and all(abs(gram[i][j] - (s2 if i == j else 0.0)) <= 1e-4 * s2
+                                         for i in range(3) for j in range(3))
+    if not similar or m[3] != [0.0, 0.0, 0.0, 1.0]:
+        raise ConfigError(f"{key} must be a scaled rotation plus translation (last row 0 0 0 1)")
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
