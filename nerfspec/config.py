@@ -197,6 +197,20 @@ class FieldConfig:
 
 
 @dataclass
+class BackgroundConfig:
+    model: str = "none"  # none (fixed colours: data.*_background) | constant | mlp (by ray direction)
+    width: int = 64  # mlp: hidden width
+    depth: int = 2  # mlp: hidden layers
+    dir_octaves: int = 4  # mlp: positional-encoding octaves of the ray direction
+
+    def validate(self) -> None:
+        _choice("background.model", self.model, ("none", "constant", "mlp"))
+        _positive("background.width", self.width)
+        _positive("background.depth", self.depth)
+        _non_negative("background.dir_octaves", self.dir_octaves)
+
+
+@dataclass
 class SamplerConfig:
     grid_resolution: int = 64  # occupancy grid cells per axis
     render_step_size: float = 0.01  # marching step, scene units
@@ -291,6 +305,7 @@ class Config:
     output_dir: str = "outputs"
     data: DataConfig = _field(default_factory=DataConfig)
     field: FieldConfig = _field(default_factory=FieldConfig)
+    background: BackgroundConfig = _field(default_factory=BackgroundConfig)
     sampler: SamplerConfig = _field(default_factory=SamplerConfig)
     train: TrainConfig = _field(default_factory=TrainConfig)
     eval: EvalConfig = _field(default_factory=EvalConfig)
@@ -298,7 +313,7 @@ class Config:
     def validate(self) -> "Config":
         if not self.name or "/" in self.name or "\\" in self.name or self.name in (".", ".."):
             raise ConfigError(f"name must be a folder name (non-empty, no '/', not '.' or '..'), got {self.name!r}")
-        for sub in (self.data, self.field, self.sampler, self.train, self.eval):
+        for sub in (self.data, self.field, self.background, self.sampler, self.train, self.eval):
             sub.validate()
         return self
 
