@@ -73,6 +73,17 @@ def _add_make_scene(sub) -> None:
     p.add_argument("--image-format", default="png", help="png (default) or jpg (quality 95; needs --no-alpha)")
 
 
+def _add_check_data(sub) -> None:
+    p = sub.add_parser("check-data", help="load a scene or capture as training would and summarise it",
+                       description="Load every split of a dataset (a Blender scene, or a capture: a folder "
+                       "with one transforms.json from ns-process-data or colmap2nerf.py) the way training "
+                       "does and print one line per split (views, size, focal length, lens) and, for a "
+                       "capture, the world-to-scene transform. A bad dataset is one error line (exit 2).")
+    p.add_argument("root", help="dataset folder (or a capture's .json file)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="a data setting, e.g. --set data.downscale=4 or --set data.normalize=none (repeatable)")
+
+
 def _add_compare(sub) -> None:
     p = sub.add_parser("compare", help="train several input mappings with one budget and report",
                        description="Train each field (and seed, and sweep value) with the same budget, "
@@ -180,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_make_scene(sub)
+    _add_check_data(sub)
     _add_compare(sub)
     _add_render(sub)
     _add_mesh(sub)
@@ -285,6 +297,20 @@ def cmd_make_scene(args) -> int:
                         background=args.background or "white", image_format=args.image_format)
     out = make_scene(args.scene, args.out_dir, size=args.size, views=args.views, seed=args.seed, photo=photo)
     print(f"scene written to {out}")
+    return 0
+
+
+def cmd_check_data(args) -> int:
+    from nerfspec.config import load_config
+    from nerfspec.data.dataset import describe_split, is_capture, load_split, resolve_data
+
+    cfg = resolve_data(load_config(None, [*args.overrides, f"data.root={args.root!r}"]))
+    for split in ("train", "val", "test"):
+        print(describe_split(split, load_split(cfg.data, split)))
+    if is_capture(args.root):
+        rows = [cfg.data.transform[4 * r:4 * r + 4] for r in range(3)]
+        print("world -> scene: " + "; ".join(" ".join(f"{v if abs(v) > 5e-5 else 0.0:.4f}" for v in row) for row in rows)
+              + f" (data.normalize = {cfg.data.normalize})")
     return 0
 
 
@@ -397,8 +423,8 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "compare": cmd_compare,
-            "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "check-data": cmd_check_data,
+            "compare": cmd_compare, "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -188,8 +188,8 @@ def test_intrinsics_fall_back_as_nerfstudio_and_instant_ngp_do():
 @pytest.mark.parametrize("top,frame,message", [
     ({"w": 40, "h": 30}, None, "no focal length: needs 'fl_x' or 'camera_angle_x'"),
     ({"fl_x": 50.0, "w": 41, "h": 30}, None, "image is 40x30 but the file gives w x h = 41x30"),
-    ({"fl_x": 50.0, "camera_model": "OPENCV", "k4": 0.1}, None, "k4 is not coefficients of OPENCV"),
-    ({"fl_x": 50.0, "camera_model": "OPENCV_FISHEYE", "p1": 0.1}, None, "p1 is not coefficients of OPENCV_FISHEYE"),
+    ({"fl_x": 50.0, "camera_model": "OPENCV", "k4": 0.1}, None, "k4 is not a coefficient of OPENCV"),
+    ({"fl_x": 50.0, "camera_model": "OPENCV_FISHEYE", "p1": 0.1}, None, "p1 is not a coefficient of OPENCV_FISHEYE"),
     ({"fl_x": 50.0, "camera_model": "PINHOLE", "k1": 0.1}, None, "PINHOLE has no distortion, but k1 is set"),
 ])
 def test_incomplete_or_contradictory_intrinsics_are_refused(top, frame, message):

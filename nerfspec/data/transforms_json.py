@@ -45,6 +45,7 @@ DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
 # which distortion keys each model reads, in the order nerfspec.lens takes them
 MODEL_COEFFICIENTS = {"pinhole": (), "opencv": ("k1", "k2", "p1", "p2", "k3"),
                       "opencv_fisheye": ("k1", "k2", "k3", "k4")}
+MAX_PIXELS = 1e9  # largest focal length or principal point taken, in pixels
 SPLIT_KEYS = {"train": "train_filenames", "val": "val_filenames", "test": "test_filenames"}
 
 
@@ -189,11 +190,15 @@ def intrinsics(spec: CaptureSpec, frame: FrameSpec, image_size: tuple[int, int] 
     model = lens_model(v)
     stray = [k for k in DISTORTION_KEYS if k not in MODEL_COEFFICIENTS[model] and v.get(k, 0.0) != 0.0]
     if stray and model != "pinhole":
-        raise DatasetError(f"{path}: {where}{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not "
-                           f"coefficients of {model.upper()} ({', '.join(MODEL_COEFFICIENTS[model])})")
+        what = "is not a coefficient" if len(stray) == 1 else "are not coefficients"
+        raise DatasetError(f"{path}: {where}{', '.join(stray)} {what} of {model.upper()} "
+                           f"({', '.join(MODEL_COEFFICIENTS[model])})")
     if stray:  # PINHOLE with coefficients: the file contradicts itself
         raise DatasetError(f"{path}: {where}camera_model {v['camera_model']} has no distortion, "
                            f"but {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set")
+    for name, value in (("focal length x", fx), ("focal length y", fy), ("cx", v.get("cx", 0.0)), ("cy", v.get("cy", 0.0))):
+        if not abs(value) < MAX_PIXELS:  # beyond float32's precision for pixel maths
+            raise DatasetError(f"{path}: {where}{name} {value:g} px is out of range (|value| < {MAX_PIXELS:g})")
     coeffs = tuple(float(v.get(k, 0.0)) for k in MODEL_COEFFICIENTS[model])
     if model == "opencv" and not any(coeffs):
         model, coeffs = "pinhole", ()  # an undistorted OPENCV camera is a pinhole
