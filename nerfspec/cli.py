@@ -116,10 +116,14 @@ def _add_render(sub) -> None:
                        description="Render a camera path with the run's field and write H.264 MP4 "
                        "(optionally GIF) under RUN_DIR/video; prints the files and the mean seconds per frame.")
     p.add_argument("run_dir")
-    p.add_argument("--path", default="orbit", help="orbit (one turn, default), spiral, or test (the test views in order)")
+    p.add_argument("--path", default="orbit", help="orbit (one turn around the centre of data.aabb, default), "
+                   "spiral, test (the test views in order) or interpolate (a smoothed path through the "
+                   "training cameras in file-name order, e.g. the order a phone video filmed them)")
+    p.add_argument("--smoothing", default="2", help="--path interpolate: std of the Gaussian smoothing, in "
+                   "cameras (default 2; 0 follows every camera)")
     p.add_argument("--frames", default="120", help="frames of an orbit or spiral (default 120)")
     p.add_argument("--fps", default="30", help="frames per second (default 30)")
-    p.add_argument("--resolution", help="WxH in pixels (focal from the scene's camera_angle_x); "
+    p.add_argument("--resolution", help="WxH in pixels (the training focal length scaled to keep the field of view); "
                    "default: the training images' size")
     p.add_argument("--downscale", help="integer factor on the dataset's image size (default: the run's data.downscale)")
     p.add_argument("--radius", help="camera distance (default: mean of the train cameras)")
@@ -351,7 +355,8 @@ def cmd_render(args) -> int:
         keep_frames=args.keep_frames, out_dir=Path(args.out) if args.out else None,
         radius=num("--radius", args.radius, float, 1e-6) if args.radius is not None else None,
         elevation=num("--elevation", args.elevation, float, -90, 90) if args.elevation is not None else None,
-        chunk_rays=num("--chunk", args.chunk, int, 1) if args.chunk is not None else None)
+        chunk_rays=num("--chunk", args.chunk, int, 1) if args.chunk is not None else None,
+        smoothing=num("--smoothing", args.smoothing, float, 0))
     if args.device not in ("auto", "cpu", "cuda"):
         raise NerfspecError(f"--device must be auto, cpu or cuda, got {args.device!r}")
     result = video.render_video(load_run(args.run_dir, args.device), **options)

@@ -246,7 +246,7 @@ def pixel_directions(model: str, i: Tensor, j: Tensor, fx: Tensor, fy: Tensor, c
     xd = (i.double() + 0.5 - torch.as_tensor(cx, dtype=torch.float64)) / torch.as_tensor(fx, dtype=torch.float64)
     yd = (j.double() + 0.5 - torch.as_tensor(cy, dtype=torch.float64)) / torch.as_tensor(fy, dtype=torch.float64)
     dirs, ok = undistort_directions(model, xd, yd, None if coeffs is None else coeffs.double())
-    return (dirs * torch.tensor([1.0, -1.0, -1.0], dtype=dirs.dtype)).to(dtype), ok
+    return (dirs * dirs.new_tensor([1.0, -1.0, -1.0])).to(dtype), ok
 
 
 def project_camera_points(model: str, points: Tensor, fx: Tensor, fy: Tensor, cx: Tensor, cy: Tensor,

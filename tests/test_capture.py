@@ -122,6 +122,31 @@ def test_loaded_rays_match_the_generators_rays(capture):
         assert float(np.abs(split.poses[k, :3, 3].numpy() - pose[:3, 3]).max()) < 1e-5
 
 
+@pytest.mark.parametrize("model,coeffs", [("opencv", RADTAN), ("opencv_fisheye", (0.05, -0.01, 0.002, 0.0))])
+def test_cameras_rays_and_project_through_the_lens(tmp_path, model, coeffs):
+    """Cameras of a loaded capture: every pixel's ray (in the scene frame) is the generator's
+    ray, and projecting points along those rays lands back on the pixels."""
+    root = make_capture(tmp_path / model, lens_model=model, distortion=coeffs)
+    meta = json.loads((root / "transforms.json").read_text())
+    frames = {f["file_path"]: np.asarray(f["transform_matrix"]) for f in meta["frames"]}
+    split = load_split(data(root), "train")
+    cams = split.cameras
+    assert cams.model == model and cams.distortion.shape == (8, len(coeffs) + (model == "opencv"))
+    cam = raycast.camera_sample_dirs(SIZE, meta["fl_x"], 1, True, (model, coeffs))
+    t = split.transform.numpy()
+    for k in (0, 5):
+        origins, dirs = cams.image_rays(k)
+        pose = frames[f"images/{split.image_paths[k].name}"]
+        expect = (t[:3, :3] @ pose[:3, :3] @ cam).T  # the generator's rays, turned into the scene frame
+        expect /= np.linalg.norm(expect, axis=1, keepdims=True)
+        assert float(np.abs(dirs.double().numpy() - expect).max()) < 1e-4
+        points = origins + 2.5 * dirs
+        i, j, depth = cams.project(points, k)
+        j_grid, i_grid = torch.meshgrid(torch.arange(SIZE), torch.arange(SIZE), indexing="ij")
+        assert float((i - i_grid.reshape(-1)).abs().max()) < 1e-3 and float((j - j_grid.reshape(-1)).abs().max()) < 1e-3
+        assert (depth > 0).all()
+
+
 def test_split_lists_and_the_every_eighth_rule(capture, tmp_path):
     spec = parse_capture(capture / "transforms.json")
     names = [spec.frames[k].name for k in split_indices(spec, "test", 8)]
