@@ -198,7 +198,8 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     out_dir.mkdir(parents=True, exist_ok=True)
     bg = background_colour(cfg.data.eval_background)
     # a learned background (by ray direction) replaces the colour behind the scene
-    render_bg = getattr(run, "background", None) or bg
+    learned = getattr(run, "background", None)
+    render_bg = bg if learned is None else learned
     near, far = box_near_far(poses[:, :3, 3], aabb)
     cameras = Cameras.pinhole(poses, width, height, focal)
     streams = ["+".join(outputs)] if layout == "side" else list(outputs)
