@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -257,6 +260,28 @@ def test_bad_capture_is_a_one_line_error_naming_the_file(capture, tmp_path, case
     assert "\n" not in msg and msg.startswith(str(root)), msg
     assert message in msg, msg
     assert tree_hash(root) == before
+
+
+@pytest.mark.parametrize("case", ["missing intrinsics", "unknown model", "negative focal", "folding lens"])
+def test_bad_capture_through_the_cli_is_one_line_exit_2(capture, tmp_path, capsys, case):
+    from nerfspec.cli import main
+
+    edit, message = BAD_FILES[case]
+    root = edited(capture, tmp_path, edit)
+    assert main(["check-data", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {root}") and message in err and err.count("\n") == 1, err
+
+
+def test_console_script_names_a_bad_mask_without_a_traceback(capture, tmp_path):
+    root = edited(capture, tmp_path, lambda m: m["frames"][0].update(mask_path="masks/m.png"))
+    (root / "masks").mkdir()
+    iio.imwrite(root / "masks/m.png", np.zeros((SIZE - 4, SIZE), np.uint8))
+    proc = subprocess.run([sys.executable, "-m", "nerfspec", "check-data", str(root)], capture_output=True,
+                          text=True, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "c")})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (f"error: {root}/masks/m.png: mask is 24x20 but its image "
+                                                    "is 24x24 (frame 0 of transforms.json)")
 
 
 def test_frames_of_different_sizes_are_refused(capture, tmp_path):
