@@ -150,6 +150,18 @@ def test_cameras_rays_and_project_through_the_lens(tmp_path, model, coeffs):
         assert (depth > 0).all()
 
 
+def test_check_data_summarises_both_layouts(capture, tiny_scene, capsys):
+    from nerfspec.cli import main
+
+    assert main(["check-data", str(capture), "--set", "data.downscale=2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "train: 8 views, 12x12, fx 16.67 px, opencv (-0.12, 0.03, 0.001, -0.0005, 0)"
+    assert out[1].startswith("val: 1 view, 12x12") and out[2].startswith("test: 3 views")
+    assert out[3].startswith("world -> scene: 1.0000 0.0000 0.0000 0.0000; 0.0000 1.0000")
+    assert main(["check-data", str(tiny_scene)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "train: 20 views, 32x32, fx 44.44 px, pinhole"
+
+
 def test_split_lists_and_the_every_eighth_rule(capture, tmp_path):
     spec = parse_capture(capture / "transforms.json")
     names = [spec.frames[k].name for k in split_indices(spec, "test", 8)]

@@ -38,12 +38,9 @@ def resolve_data(cfg):
 
 def describe_split(name: str, split) -> str:
     """One line about a loaded split: views, image size, focal length range, lens model."""
-    cams = getattr(split, "fx", None)
-    if cams is None:  # a Blender split: one focal length
-        focal, lens = f"focal {split.focal:.2f} px", "pinhole"
-    else:
-        lo, hi = float(split.fx.min()), float(split.fx.max())
-        focal = f"fx {lo:.2f} px" if hi - lo < 1e-6 else f"fx {lo:.2f}..{hi:.2f} px"
-        lens = split.model if split.distortion is None else (
-            f"{split.model} ({', '.join(f'{c:g}' for c in split.distortion[0].tolist())})")
+    cams = split.cameras
+    lo, hi = float(cams.fx.min()), float(cams.fx.max())
+    focal = f"fx {lo:.2f} px" if hi - lo < 1e-6 else f"fx {lo:.2f}..{hi:.2f} px"
+    lens = cams.model if cams.distortion is None else (
+        f"{cams.model} ({', '.join(f'{c:g}' for c in cams.distortion[0].tolist())})")
     return f"{name}: {len(split)} view{'s' if len(split) != 1 else ''}, {split.width}x{split.height}, {focal}, {lens}"
