@@ -25,8 +25,8 @@ from tqdm import tqdm
 
 from nerfspec.cameras import Cameras, orbit_path, spiral_path
 from nerfspec.errors import NerfspecError
-from nerfspec.export.smooth_path import interpolate_path
 from nerfspec.evaluate import to_uint8
+from nerfspec.export.smooth_path import interpolate_path
 from nerfspec.render.renderer import render_image
 from nerfspec.models import LoadedRun
 from nerfspec.render.background import background_colour
