@@ -19,7 +19,8 @@ from torch import Tensor
 
 from nerfspec.data.capture_images import load_view
 from nerfspec.data.normalise import apply_to_poses, ngp_transform, poses_transform
-from nerfspec.data.transforms_json import CaptureSpec, Intrinsics, intrinsics, parse_capture, split_indices
+from nerfspec.data.transforms_json import (CaptureSpec, Intrinsics, find_capture_file, intrinsics, parse_capture,
+                                           split_indices)
 from nerfspec.errors import DatasetError
 from nerfspec.lens import invertible_over_image
 
@@ -71,8 +72,6 @@ def scene_transform(spec: CaptureSpec, data) -> np.ndarray:
 def capture_transform(root: str | Path, data) -> list[float]:
     """The row-major 16 numbers of the scene transform a run on this capture uses (what
     training writes into its config's ``data.transform`` so every later command shares it)."""
-    from nerfspec.data.transforms_json import find_capture_file
-
     path = find_capture_file(root)
     if path is None:
         raise DatasetError(f"{root}: no transforms.json capture here")
