@@ -117,8 +117,12 @@ class Cameras:
 
     def directions(self, view: Tensor, i: Tensor, j: Tensor) -> Tensor:
         """Camera-space directions (N, 3), not normalised, of pixels (i, j) of views ``view`` (N,)."""
-        if self.model != "pinhole":
-            raise ValueError(f"camera model {self.model!r} is not supported")
+        if self.model != "pinhole":  # undistort the pixel positions, then the pinhole direction
+            from nerfspec.lens import pixel_directions
+
+            dirs, _ = pixel_directions(self.model, i, j, self.fx[view], self.fy[view], self.cx[view],
+                                       self.cy[view], self.distortion[view])
+            return dirs
         return pinhole_directions(i.float(), j.float(), self.fx[view], self.fy[view],
                                   self.cx[view], self.cy[view])
 
@@ -136,10 +140,13 @@ class Cameras:
         """Pixel column i, row j (fractional, pixel centres at integers) and depth d, each (N,),
         of world points (N, 3) in one view: with (x, y, z) = R^T (p - t) and d = -z,
         i = fx x / d + cx - 1/2, j = -fy y / d + cy - 1/2."""
-        if self.model != "pinhole":
-            raise ValueError(f"camera model {self.model!r} is not supported")
         c2w = self.c2w[view]
         cam = (points - c2w[:3, 3]) @ c2w[:3, :3]
+        if self.model != "pinhole":  # the lens's forward model
+            from nerfspec.lens import project_camera_points
+
+            return project_camera_points(self.model, cam, self.fx[view], self.fy[view], self.cx[view],
+                                         self.cy[view], self.distortion[view])
         depth = -cam[:, 2]
         safe = depth.clamp(min=1e-6)
         i = self.fx[view] * cam[:, 0] / safe + self.cx[view] - 0.5
@@ -148,16 +155,18 @@ class Cameras:
 
 
 def look_at(eye: Tensor, target: Tensor | None = None, up: Tensor | None = None) -> Tensor:
-    """(4, 4) camera-to-world pose at ``eye`` looking at ``target`` with world ``up`` (+z)."""
-    target = torch.zeros(3) if target is None else target
-    up = torch.tensor([0.0, 0.0, 1.0]) if up is None else up
+    """(4, 4) camera-to-world pose at ``eye`` looking at ``target`` with world ``up`` (+z), in
+    ``eye``'s dtype (the scene generator works in float64)."""
+    like = {"dtype": eye.dtype, "device": eye.device}
+    target = torch.zeros(3, **like) if target is None else target.to(**like)
+    up = torch.tensor([0.0, 0.0, 1.0], **like) if up is None else up.to(**like)
     back = torch.nn.functional.normalize(eye - target, dim=0)  # camera +z points away
     right = torch.linalg.cross(up, back)
     if right.norm() < 1e-6:  # looking straight along up: pick any right vector
-        right = torch.tensor([1.0, 0.0, 0.0])
+        right = torch.tensor([1.0, 0.0, 0.0], **like)
     right = torch.nn.functional.normalize(right, dim=0)
     cam_up = torch.linalg.cross(back, right)
-    pose = torch.eye(4)
+    pose = torch.eye(4, **like)
     pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, cam_up, back, eye
     return pose
 

@@ -48,14 +48,40 @@ def _add_eval(sub) -> None:
 
 
 def _add_make_scene(sub) -> None:
-    p = sub.add_parser("make-scene", help="render a built-in scene description to the Blender format",
-                       description="Render scenes/*.toml with the analytic ray caster into OUT_DIR "
-                       "(transforms_*.json, RGBA PNGs, ground-truth mesh.ply).")
+    p = sub.add_parser("make-scene", help="render a built-in scene description to the Blender format "
+                       "or as a capture", description="Render scenes/*.toml with the analytic ray caster "
+                       "into OUT_DIR (transforms_*.json, RGBA PNGs, ground-truth mesh.ply), or with "
+                       "--format nerfstudio as a real-looking capture: one transforms.json with intrinsics "
+                       "and lens distortion, e.g. --format nerfstudio --distortion=-0.12,0.03,0.001,-0.0005 "
+                       "--no-alpha --background sky.")
     p.add_argument("scene", help="scene description, e.g. scenes/default.toml")
     p.add_argument("out_dir")
     p.add_argument("--size", type=int, help="image width and height in pixels")
     p.add_argument("--views", type=int, help="number of training views")
     p.add_argument("--seed", type=int, help="camera placement seed")
+    p.add_argument("--format", default="blender", help="blender (transforms_{train,val,test}.json, default) "
+                   "or nerfstudio (one transforms.json with fl_x, fl_y, cx, cy, camera_model, split lists)")
+    p.add_argument("--camera-model", help="lens of a nerfstudio capture: opencv (k1,k2,p1,p2[,k3]; the "
+                   "default with --distortion), opencv_fisheye (k1,k2,k3,k4) or pinhole (the default without)")
+    p.add_argument("--distortion", metavar="K1,K2,...", help="lens coefficients of --camera-model, "
+                   "comma-separated, e.g. --distortion=-0.12,0.03,0.001,-0.0005 (with =, since the value starts with -); "
+                   "rays are undistorted per sub-pixel sample")
+    p.add_argument("--no-alpha", action="store_true", help="opaque RGB images: rays that miss every "
+                   "object see --background (as photos do) instead of being transparent")
+    p.add_argument("--background", default=None, help="with --no-alpha: white (default), black, or sky "
+                   "(a sky-over-ground environment by ray direction)")
+    p.add_argument("--image-format", default="png", help="png (default) or jpg (quality 95; needs --no-alpha)")
+
+
+def _add_check_data(sub) -> None:
+    p = sub.add_parser("check-data", help="load a scene or capture as training would and summarise it",
+                       description="Load every split of a dataset (a Blender scene, or a capture: a folder "
+                       "with one transforms.json from ns-process-data or colmap2nerf.py) the way training "
+                       "does and print one line per split (views, size, focal length, lens) and, for a "
+                       "capture, the world-to-scene transform. A bad dataset is one error line (exit 2).")
+    p.add_argument("root", help="dataset folder (or a capture's .json file)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="a data setting, e.g. --set data.downscale=4 or --set data.normalize=none (repeatable)")
 
 
 def _add_compare(sub) -> None:
@@ -90,10 +116,14 @@ def _add_render(sub) -> None:
                        description="Render a camera path with the run's field and write H.264 MP4 "
                        "(optionally GIF) under RUN_DIR/video; prints the files and the mean seconds per frame.")
     p.add_argument("run_dir")
-    p.add_argument("--path", default="orbit", help="orbit (one turn, default), spiral, or test (the test views in order)")
+    p.add_argument("--path", default="orbit", help="orbit (one turn around the centre of data.aabb, default), "
+                   "spiral, test (the test views in order) or interpolate (a smoothed path through the "
+                   "training cameras in file-name order, e.g. the order a phone video filmed them)")
+    p.add_argument("--smoothing", default="2", help="--path interpolate: std of the Gaussian smoothing, in "
+                   "cameras (default 2; 0 follows every camera)")
     p.add_argument("--frames", default="120", help="frames of an orbit or spiral (default 120)")
     p.add_argument("--fps", default="30", help="frames per second (default 30)")
-    p.add_argument("--resolution", help="WxH in pixels (focal from the scene's camera_angle_x); "
+    p.add_argument("--resolution", help="WxH in pixels (the training focal length scaled to keep the field of view); "
                    "default: the training images' size")
     p.add_argument("--downscale", help="integer factor on the dataset's image size (default: the run's data.downscale)")
     p.add_argument("--radius", help="camera distance (default: mean of the train cameras)")
@@ -165,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_make_scene(sub)
+    _add_check_data(sub)
     _add_compare(sub)
     _add_render(sub)
     _add_mesh(sub)
@@ -259,10 +290,34 @@ def cmd_eval(args) -> int:
 
 
 def cmd_make_scene(args) -> int:
+    from nerfspec.data.generate import Photography, parse_distortion
     from nerfspec.data.scenes import make_scene
 
-    out = make_scene(args.scene, args.out_dir, size=args.size, views=args.views, seed=args.seed)
+    if args.background is not None and not args.no_alpha:
+        raise NerfspecError("--background is what opaque views show: add --no-alpha")
+    try:
+        distortion = parse_distortion(args.distortion) if args.distortion is not None else ()
+    except ValueError as exc:
+        raise NerfspecError(f"--distortion: {exc}") from None
+    model = args.camera_model or ("opencv" if distortion else "pinhole")
+    photo = Photography(format=args.format, lens_model=model, distortion=distortion, alpha=not args.no_alpha,
+                        background=args.background or "white", image_format=args.image_format)
+    out = make_scene(args.scene, args.out_dir, size=args.size, views=args.views, seed=args.seed, photo=photo)
     print(f"scene written to {out}")
+    return 0
+
+
+def cmd_check_data(args) -> int:
+    from nerfspec.config import load_config
+    from nerfspec.data.dataset import describe_split, is_capture, load_split, resolve_data
+
+    cfg = resolve_data(load_config(None, [*args.overrides, f"data.root={args.root!r}"]))
+    for split in ("train", "val", "test"):
+        print(describe_split(split, load_split(cfg.data, split)))
+    if is_capture(args.root):
+        rows = [cfg.data.transform[4 * r:4 * r + 4] for r in range(3)]
+        print("world -> scene: " + "; ".join(" ".join(f"{v if abs(v) > 5e-5 else 0.0:.4f}" for v in row) for row in rows)
+              + f" (data.normalize = {cfg.data.normalize})")
     return 0
 
 
@@ -303,7 +358,8 @@ def cmd_render(args) -> int:
         keep_frames=args.keep_frames, out_dir=Path(args.out) if args.out else None,
         radius=num("--radius", args.radius, float, 1e-6) if args.radius is not None else None,
         elevation=num("--elevation", args.elevation, float, -90, 90) if args.elevation is not None else None,
-        chunk_rays=num("--chunk", args.chunk, int, 1) if args.chunk is not None else None)
+        chunk_rays=num("--chunk", args.chunk, int, 1) if args.chunk is not None else None,
+        smoothing=num("--smoothing", args.smoothing, float, 0))
     if args.device not in ("auto", "cpu", "cuda"):
         raise NerfspecError(f"--device must be auto, cpu or cuda, got {args.device!r}")
     result = video.render_video(load_run(args.run_dir, args.device), **options)
@@ -381,8 +437,8 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "compare": cmd_compare,
-            "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report, "fit": cmd_fit}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "check-data": cmd_check_data,
+            "compare": cmd_compare, "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report, "fit": cmd_fit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -317,9 +317,10 @@ def curve_index(cfg: Config, step: int, elapsed_s: float, points: int) -> int:
 
 
 @torch.no_grad()
-def score_views(field_, estimator, split, views: list[int], background: torch.Tensor,
+def score_views(field_, estimator, split, views: list[int], background,
                 chunk_rays: int, edges: np.ndarray) -> dict:
-    """Render ``views`` of a split: mean PSNR and mean residual band power (B,) over them."""
+    """Render ``views`` of a split on ``background`` (a colour or a learned background; the
+    targets' transparent pixels go on the same): mean PSNR and mean residual band power (B,)."""
     from nerfspec.data.blender import composite
     from nerfspec.metrics import psnr
     from nerfspec.render.renderer import render_image
@@ -327,7 +328,7 @@ def score_views(field_, estimator, split, views: list[int], background: torch.Te
     psnrs, powers = [], []
     for k in views:
         out = render_image(field_, estimator, split.cameras, k, background, chunk_rays)
-        target = composite(split.images[k].float() / 255.0, background)
+        target = composite(split.images[k].float() / 255.0, out["background"])
         psnrs.append(psnr(out["rgb"], target))
         powers.append(residual_band_power(out["rgb"].numpy(), target.numpy(), edges))
     return {"psnr": float(np.mean(psnrs)), "band_power": np.mean(powers, axis=0).tolist()}
@@ -340,11 +341,11 @@ class CurveRecorder:
 
     def __init__(self, run_dir: Path, cfg: Config, points: int, every: int, max_bands: int,
                  start_elapsed_s: float = 0.0):
-        from nerfspec.data.blender import load_blender_split
+        from nerfspec.data.dataset import load_split
         from nerfspec.render.background import background_colour
 
         self.path, self.cfg, self.points = run_dir / STATE_NAME, cfg, points
-        self.split = load_blender_split(cfg.data.root, "test", cfg.data.downscale)
+        self.split = load_split(cfg.data, "test")
         self.views = curve_views(len(self.split), every)
         self.edges = default_band_edges(self.split.height, self.split.width, max_bands)
         self.background = background_colour(cfg.data.eval_background)
@@ -364,15 +365,18 @@ class CurveRecorder:
             self.state["params"] = sum(p.numel() for p in trainer.field.parameters())
         index = curve_index(self.cfg, trainer.step, trainer.elapsed_s, self.points)
         if index >= 1 and index not in {p["index"] for p in self.state["curve"]}:
-            self.record(trainer.field, trainer.estimator, trainer.step, trainer.elapsed_s, index)
+            self.record(trainer.field, trainer.estimator, trainer.step, trainer.elapsed_s, index,
+                        trainer.background)
 
-    def record(self, field_, estimator, step: int, elapsed_s: float, index: int) -> None:
-        """Score the curve subset now (torch's RNG state is left as it was) and save."""
+    def record(self, field_, estimator, step: int, elapsed_s: float, index: int, learned=None) -> None:
+        """Score the curve subset now (torch's RNG state is left as it was) and save; ``learned``:
+        the run's learned background, if it has one."""
         devices = [field_.aabb.device] if field_.aabb.is_cuda else []
         was_training = field_.training
         with torch.random.fork_rng(devices=devices):
             field_.eval()
-            scores = score_views(field_, estimator, self.split, self.views, self.background,
+            scores = score_views(field_, estimator, self.split, self.views,
+                                 self.background if learned is None else learned,
                                  self.cfg.eval.chunk_rays, self.edges)
         field_.train(was_training)
         self.state["curve"].append({"index": index, "step": step, "elapsed_s": elapsed_s, **scores})
@@ -465,7 +469,7 @@ def finalize_run(run_dir: Path, settings: Settings) -> None:
                              settings.max_bands)
     last = curve_index(cfg, *info, settings.curve_points)
     if last >= 1 and last not in {p["index"] for p in recorder.state["curve"]}:
-        recorder.record(loaded.field, loaded.estimator, info[0], info[1], last)
+        recorder.record(loaded.field, loaded.estimator, info[0], info[1], last, loaded.background)
     if "params" not in recorder.state:
         recorder.state["params"] = sum(p.numel() for p in loaded.field.parameters())
     recorder.flush()

@@ -42,6 +42,12 @@ class DataConfig:
     train_background: str = "random"  # random | white | black (random per ray)
     eval_background: str = "white"
     aabb: list[float] = _field(default_factory=lambda: [-1.5, -1.5, -1.5, 1.5, 1.5, 1.5])
+    # captures (a single transforms.json; Blender scenes are used as they are):
+    normalize: str = "poses"  # poses | aabb_scale | none: how the file's world frame becomes the scene's
+    camera_distance: float = 4.0  # normalize = poses: the cameras' mean distance from the centre
+    transform: list[float] = _field(default_factory=list)  # world -> scene 4x4, row-major; [] computes it
+    holdout_every: int = 8  # without split lists in the file, every k-th frame is val / test
+    exif_orientation: str = "auto"  # auto | apply | ignore: EXIF-rotated photos
 
     def validate(self) -> None:
         _positive("data.downscale", self.downscale)
@@ -49,6 +55,12 @@ class DataConfig:
         _choice("data.eval_background", self.eval_background, ("white", "black"))
         if len(self.aabb) != 6 or any(self.aabb[i] >= self.aabb[i + 3] for i in range(3)):
             raise ConfigError("data.aabb must be [xmin, ymin, zmin, xmax, ymax, zmax] with min < max")
+        _choice("data.normalize", self.normalize, ("poses", "aabb_scale", "none"))
+        _positive("data.camera_distance", self.camera_distance)
+        if self.holdout_every < 2:
+            raise ConfigError(f"data.holdout_every must be >= 2, got {self.holdout_every!r}")
+        _choice("data.exif_orientation", self.exif_orientation, ("auto", "apply", "ignore"))
+        _similarity("data.transform", self.transform)
 
 
 @dataclass
@@ -197,6 +209,20 @@ class FieldConfig:
 
 
 @dataclass
+class BackgroundConfig:
+    model: str = "none"  # none (fixed colours: data.*_background) | constant | mlp (by ray direction)
+    width: int = 64  # mlp: hidden width
+    depth: int = 2  # mlp: hidden layers
+    dir_octaves: int = 4  # mlp: positional-encoding octaves of the ray direction
+
+    def validate(self) -> None:
+        _choice("background.model", self.model, ("none", "constant", "mlp"))
+        _positive("background.width", self.width)
+        _positive("background.depth", self.depth)
+        _non_negative("background.dir_octaves", self.dir_octaves)
+
+
+@dataclass
 class SamplerConfig:
     grid_resolution: int = 64  # occupancy grid cells per axis
     render_step_size: float = 0.01  # marching step, scene units
@@ -291,6 +317,7 @@ class Config:
     output_dir: str = "outputs"
     data: DataConfig = _field(default_factory=DataConfig)
     field: FieldConfig = _field(default_factory=FieldConfig)
+    background: BackgroundConfig = _field(default_factory=BackgroundConfig)
     sampler: SamplerConfig = _field(default_factory=SamplerConfig)
     train: TrainConfig = _field(default_factory=TrainConfig)
     eval: EvalConfig = _field(default_factory=EvalConfig)
@@ -298,7 +325,7 @@ class Config:
     def validate(self) -> "Config":
         if not self.name or "/" in self.name or "\\" in self.name or self.name in (".", ".."):
             raise ConfigError(f"name must be a folder name (non-empty, no '/', not '.' or '..'), got {self.name!r}")
-        for sub in (self.data, self.field, self.sampler, self.train, self.eval):
+        for sub in (self.data, self.field, self.background, self.sampler, self.train, self.eval):
             sub.validate()
         return self
 
@@ -311,6 +338,24 @@ def _positive(key: str, value: float) -> None:
 def _non_negative(key: str, value: float) -> None:
     if not value >= 0:
         raise ConfigError(f"{key} must be >= 0, got {value!r}")
+
+
+def _similarity(key: str, values: list[float]) -> None:
+    """Empty, or a row-major 4x4 s R | t with s > 0, R a rotation and last row 0 0 0 1."""
+    if not values:
+        return
+    if len(values) != 16:
+        raise ConfigError(f"{key} must be empty or 16 numbers (a row-major 4x4), got {len(values)}")
+    m = [values[4 * r:4 * r + 4] for r in range(4)]
+    a = [row[:3] for row in m[:3]]
+    gram = [[sum(a[k][i] * a[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
+    s2 = gram[0][0]
+    det = (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+           + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]))
+    similar = s2 > 0 and det > 0 and all(abs(gram[i][j] - (s2 if i == j else 0.0)) <= 1e-4 * s2
+                                         for i in range(3) for j in range(3))
+    if not similar or m[3] != [0.0, 0.0, 0.0, 1.0]:
+        raise ConfigError(f"{key} must be a scaled rotation plus translation (last row 0 0 0 1)")
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from nerfspec.data.blender import composite, load_blender_split
+from nerfspec.data.blender import composite
+from nerfspec.data.dataset import load_split
 from nerfspec.metrics import psnr, ssim
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
@@ -37,13 +38,15 @@ def band_psnr(pred: torch.Tensor, target: torch.Tensor, band_image: torch.Tensor
 
 def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path | None = None,
              chunk_rays: int | None = None, quiet: bool = False) -> dict:
-    """Render views 0, every, 2 every, ... of ``split`` on the eval background; write the
-    images and ``metrics.json`` into ``out_dir`` (default RUN/eval_<split>) and return the metrics."""
+    """Render views 0, every, 2 every, ... of ``split`` on the eval background (the run's learned
+    background, if it has one, else data.eval_background; transparent target pixels are
+    composited on the same); write the images and ``metrics.json`` into ``out_dir`` (default
+    RUN/eval_<split>) and return the metrics."""
     cfg = run.cfg
-    data = load_blender_split(cfg.data.root, split, cfg.data.downscale)
+    data = load_split(cfg.data, split)
     out_dir = Path(out_dir) if out_dir is not None else run.run_dir / f"eval_{split}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    bg = background_colour(cfg.data.eval_background)
+    bg = run.background if run.background is not None else background_colour(cfg.data.eval_background)
     views = list(range(0, len(data), every))
     per_view, band_err = [], {}
     startup_s = warm_up(run.field, run.estimator, data.cameras, views[0], bg)
@@ -51,7 +54,7 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
         t0 = time.perf_counter()
         out = render_image(run.field, run.estimator, data.cameras, k, bg, chunk_rays or cfg.eval.chunk_rays)
         seconds = time.perf_counter() - t0
-        target = composite(data.images[k].float() / 255.0, bg)
+        target = composite(data.images[k].float() / 255.0, out["background"])
         per_view.append({"view": k, "psnr": psnr(out["rgb"], target), "ssim": ssim(out["rgb"], target),
                          "render_s": seconds})
         iio.imwrite(out_dir / f"r_{k}.png", to_uint8(out["rgb"]))

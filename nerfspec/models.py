@@ -19,6 +19,7 @@ from torch import nn
 from nerfspec.config import Config
 from nerfspec.errors import CheckpointError, NerfspecError
 from nerfspec.fields import RadianceField, build_field
+from nerfspec.fields.background import build_background
 from nerfspec.render.grid import OccupancyGrid, build_estimator, is_nerfacc_state, state_from_nerfacc
 from nerfspec.run import load_checkpoint, read_run_config
 
@@ -38,6 +39,15 @@ def build_models(cfg: Config, device: torch.device) -> tuple[RadianceField, Occu
     field = build_field(cfg.field, aabb, cfg.train.seed).to(device)
     estimator = build_estimator(aabb, cfg.sampler, device)
     return field, estimator
+
+
+def build_background_model(cfg: Config, device: torch.device) -> nn.Module | None:
+    """The learned background of ``cfg.background`` on ``device`` (random weights from
+    train.seed), or None where the run composites on fixed colours."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.train.seed + 1)
+        module = build_background(cfg.background)
+    return None if module is None else module.to(device)
 
 
 def check_encoding(state: dict, cfg: Config, where: Path) -> None:
@@ -80,6 +90,7 @@ class LoadedRun:
     estimator: OccupancyGrid
     step: int
     device: torch.device
+    background: nn.Module | None = None  # a learned background (ray direction -> colour), if the run has one
 
 
 def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
@@ -95,8 +106,12 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     check_encoding(state, cfg, run_dir)
     load_state(field, state["field"], f"field ({cfg.field.encoding})", run_dir)
     load_estimator_state(estimator, state["estimator"], run_dir)
+    background = build_background_model(cfg, dev)
+    if background is not None:
+        load_state(background, state.get("background", {}), f"background ({cfg.background.model})", run_dir)
+        background.eval()
     saved_on = state.get("device")
     if saved_on is not None and saved_on != dev.type:
         print(f"note: {run_dir.name} was trained on {saved_on}; loaded on {dev.type}", file=sys.stderr)
     field.eval()
-    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev)
+    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev, background)

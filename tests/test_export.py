@@ -50,6 +50,25 @@ def test_orbit_defaults_recover_radius_and_elevation():
     assert radius == pytest.approx(4.0, abs=1e-5) and elevation == pytest.approx(30.0, abs=1e-4)
 
 
+def test_orbit_about_a_centre_of_interest():
+    centre = torch.tensor([0.5, -1.0, 2.0])
+    poses = video.camera_path("orbit", 8, 3.0, 45.0, centre=centre)
+    rel = poses[:, :3, 3] - centre
+    torch.testing.assert_close(rel.norm(dim=-1), torch.full((8,), 3.0))
+    torch.testing.assert_close(-poses[:, :3, 2], -rel / 3.0, atol=1e-5, rtol=0)  # looking at the centre
+    radius, elevation = video.orbit_defaults(poses, centre)
+    assert radius == pytest.approx(3.0, abs=1e-5) and elevation == pytest.approx(45.0, abs=1e-4)
+
+
+def test_interpolate_path_goes_through_the_training_cameras():
+    train = orbit_path(10, 4.0, 30.0, turns=0.5)
+    path = video.camera_path("interpolate", 25, 0.0, 0.0, train_poses=train, smoothing=0.0)
+    assert path.shape == (25, 4, 4)
+    torch.testing.assert_close(path[[0, -1]], train[[0, -1]], atol=1e-5, rtol=0)
+    with pytest.raises(NerfspecError, match="needs the scene's training poses"):
+        video.camera_path("interpolate", 5, 4.0, 0.0)
+
+
 def test_box_near_far():
     aabb = torch.tensor([-1.0, -1, -1, 1, 1, 1])
     near, far = video.box_near_far(torch.tensor([[4.0, 0, 0], [0, 5.0, 0]]), aabb)
@@ -275,6 +294,12 @@ def test_render_separate_outputs_and_kept_frames(sphere_run, tmp_path):
         assert len(list((tmp_path / f"spiral_{name}_frames").glob("*.png"))) == 3
 
 
+def test_render_interpolated_path(sphere_run, tmp_path):
+    rc = main(["render", str(sphere_run), "--path", "interpolate", "--frames", "4", "--smoothing", "1",
+               "--resolution", "16x12", "--out", str(tmp_path)])
+    assert rc == 0 and iio.imread(tmp_path / "interpolate.mp4").shape == (4, 12, 16, 3)
+
+
 def test_render_test_path_uses_the_test_views(sphere_run, tmp_path):
     rc = main(["render", str(sphere_run), "--path", "test", "--downscale", "2", "--out", str(tmp_path)])
     assert rc == 0
@@ -300,7 +325,7 @@ def test_not_a_run_is_one_line_exit_2(command, tmp_path, capsys):
     ["mesh", "--resolution", "abc"], ["mesh", "--resolution", "1"], ["mesh", "--threshold", "-1"],
     ["mesh", "--bbox", "0", "0", "0", "1", "-1", "1"], ["mesh", "--format", "stl"],
     ["render", "--resolution", "64"], ["render", "--frames", "0"], ["render", "--outputs", "rgb,normals"],
-    ["render", "--path", "zigzag"], ["render", "--layout", "grid"],
+    ["render", "--path", "zigzag"], ["render", "--layout", "grid"], ["render", "--smoothing", "-1"],
     ["render", "--resolution", "8x8", "--downscale", "2"],
 ])
 def test_bad_options_are_one_line_exit_2(args, tmp_path, capsys):

@@ -91,6 +91,14 @@ def _matrix_cell(meta, rng, value):
             row[rng.randrange(len(row))] = value
 
 
+def frames_edit(meta, rng):
+    """Duplicate, drop, clear, shuffle the frames, or put a number among them."""
+    frames = meta.get("frames")
+    if isinstance(frames, list) and frames:
+        rng.choice([lambda: frames.append(copy.deepcopy(frames[0])), lambda: frames.pop(),
+                    lambda: frames.clear(), lambda: rng.shuffle(frames), lambda: frames.insert(0, 7)])()
+
+
 def json_mutations(root: Path):
     """Functions (meta, rng) -> None that corrupt the parsed JSON."""
     images = [str(p.relative_to(root).with_suffix("")) for p in sorted((root / "train").glob("*.png"))]
@@ -124,12 +132,6 @@ def json_mutations(root: Path):
             rng.choice([lambda: m.pop(), lambda: m.append([0, 0, 0, 1]), lambda: m[0].pop() if isinstance(m[0], list) else None,
                         lambda: f.update(transform_matrix=np.array(m, dtype=object).T.tolist())])()
 
-    def frames_edit(meta, rng):
-        frames = meta.get("frames")
-        if isinstance(frames, list) and frames:
-            rng.choice([lambda: frames.append(copy.deepcopy(frames[0])), lambda: frames.pop(),
-                        lambda: frames.clear(), lambda: rng.shuffle(frames), lambda: frames.insert(0, 7)])()
-
     def file_path(meta, rng):
         f = _frame(meta, rng)
         if f is not None:
@@ -142,24 +144,28 @@ def json_mutations(root: Path):
     return [set_key, drop_key, frame_key, frame_drop, cell, scale_cell, reshape, frames_edit, file_path, fov]
 
 
+def damage_json(p: Path, rng: random.Random) -> None:
+    """Truncate a JSON file, overwrite or insert random bytes, or replace it with an odd document."""
+    data = bytearray(p.read_bytes()) or bytearray(b"{}")
+    kind = rng.randrange(4)
+    if kind == 0:
+        data = data[: rng.randrange(len(data))]
+    elif kind == 1:
+        for _ in range(rng.randint(1, 5)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+    elif kind == 2:
+        pos = rng.randrange(len(data))
+        data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+    else:
+        data = bytearray(rng.choice([b"", b"null", b"[]", b"{}", b"\xef\xbb\xbf{}", b'{"frames": 1e999}']))
+    p.write_bytes(bytes(data))
+
+
 def file_mutations(root: Path):
     """Functions (root, rng) -> None that corrupt files on disk."""
 
     def json_text(root, rng):
-        p = root / "transforms_train.json"
-        data = bytearray(p.read_bytes()) or bytearray(b"{}")
-        kind = rng.randrange(4)
-        if kind == 0:
-            data = data[: rng.randrange(len(data))]
-        elif kind == 1:
-            for _ in range(rng.randint(1, 5)):
-                data[rng.randrange(len(data))] = rng.randrange(256)
-        elif kind == 2:
-            pos = rng.randrange(len(data))
-            data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
-        else:
-            data = bytearray(rng.choice([b"", b"null", b"[]", b"{}", b"\xef\xbb\xbf{}", b'{"frames": 1e999}']))
-        p.write_bytes(bytes(data))
+        damage_json(root / "transforms_train.json", rng)
 
     def image(root, rng):
         pngs = [p for p in sorted((root / "train").glob("*.png")) if p.is_file()]
@@ -195,18 +201,18 @@ def file_mutations(root: Path):
     return [json_text, image, image, stray]
 
 
-def make_dataset_variant(base: Path, dst: Path, rng: random.Random) -> tuple[list[str], int]:
-    """Copy ``base`` to ``dst`` and apply 1-3 random mutations; returns their names and a downscale."""
-    shutil.copytree(base, dst)
+def apply_mutations(dst: Path, json_name: str, meta_fns, file_fns, rng: random.Random, json_share: float) -> list[str]:
+    """1-3 random mutations of the dataset at ``dst``: with probability ``json_share`` one of
+    ``meta_fns`` on the parsed ``json_name`` (skipped when that no longer parses to an object),
+    else one of ``file_fns``; returns their names."""
     done = []
-    meta_fns, file_fns = json_mutations(dst), file_mutations(dst)
     for _ in range(rng.randint(1, 3)):
-        if rng.random() < 0.6:
+        if rng.random() < json_share:
             fn = rng.choice(meta_fns)
-            p = dst / "transforms_train.json"
+            p = dst / json_name
             try:
-                meta = json.loads(p.read_text())
-            except (ValueError, UnicodeDecodeError):
+                meta = json.loads(p.read_bytes().decode("utf-8-sig"))
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 continue
             if not isinstance(meta, dict):
                 continue
@@ -216,6 +222,13 @@ def make_dataset_variant(base: Path, dst: Path, rng: random.Random) -> tuple[lis
             fn = rng.choice(file_fns)
             fn(dst, rng)
         done.append(fn.__name__)
+    return done
+
+
+def make_dataset_variant(base: Path, dst: Path, rng: random.Random) -> tuple[list[str], int]:
+    """Copy ``base`` to ``dst`` and apply 1-3 random mutations; returns their names and a downscale."""
+    shutil.copytree(base, dst)
+    done = apply_mutations(dst, "transforms_train.json", json_mutations(dst), file_mutations(dst), rng, 0.6)
     return done, rng.choice([1, 1, 1, 2, 3])
 
 

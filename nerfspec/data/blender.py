@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from nerfspec.cameras import Cameras, focal_from_fov
+from nerfspec.data.jsonfile import read_json
 from nerfspec.errors import DatasetError
 
 SPLITS = ("train", "val", "test")
@@ -60,12 +61,7 @@ def composite(rgba: Tensor, background: Tensor) -> Tensor:
 
 
 def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise DatasetError(f"{path}: file not found")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc})") from None
+    meta = read_json(path)
     if not isinstance(meta, dict):
         raise DatasetError(f"{path}: top level must be an object with 'camera_angle_x' and 'frames'")
     return meta
@@ -116,7 +112,7 @@ def _listed_images(root: Path) -> set[Path]:
     listed: set[Path] = set()
     for json_path in root.glob("transforms_*.json"):
         try:
-            frames = json.loads(json_path.read_text()).get("frames", [])
+            frames = json.loads(json_path.read_bytes().decode("utf-8-sig")).get("frames", [])
             for frame in frames:
                 for key in ("file_path", "band_path"):
                     if isinstance(frame.get(key), str):

@@ -400,35 +400,65 @@ def subsample_offsets(supersample: int, centre: bool = True) -> np.ndarray:
     return offs
 
 
-_DIR_CACHE: dict[tuple[int, float, int, bool], np.ndarray] = {}
+_DIR_CACHE: dict[tuple, np.ndarray] = {}
 
 
-def camera_sample_dirs(size: int, focal: float, supersample: int, centre: bool = True) -> np.ndarray:
+def camera_sample_dirs(size: int, focal: float, supersample: int, centre: bool = True,
+                       lens: tuple[str, tuple[float, ...]] | None = None) -> np.ndarray:
     """(3, H*W*S) unit camera-space directions of every sample of every pixel (row-major
-    pixels, then the samples of ``subsample_offsets``), Blender convention."""
-    key = (int(size), float(focal), int(supersample), bool(centre))
+    pixels, then the samples of ``subsample_offsets``), Blender convention. ``lens`` = (model,
+    coefficients) of ``nerfspec.lens`` (None: pinhole): each sample's position in the image
+    is undistorted to its ray, principal point at the image centre."""
+    key = (int(size), float(focal), int(supersample), bool(centre), lens)
     if key not in _DIR_CACHE:
         h = w = int(size)
         offs = subsample_offsets(supersample, centre)
         jj, ii = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
         px = (ii[..., None] + offs[:, 0]).ravel()
         py = (jj[..., None] + offs[:, 1]).ravel()
-        cam = np.stack([(px - 0.5 * w) / focal, -(py - 0.5 * h) / focal, -np.ones_like(px)])
+        if lens is None:
+            cam = np.stack([(px - 0.5 * w) / focal, -(py - 0.5 * h) / focal, -np.ones_like(px)])
+            cam = cam / np.sqrt(_dot(cam, cam))
+        else:
+            cam = _lens_dirs(lens, px, py, w, h, focal)
         _DIR_CACHE.clear()
-        _DIR_CACHE[key] = cam / np.sqrt(_dot(cam, cam))
+        _DIR_CACHE[key] = cam
     return _DIR_CACHE[key]
 
 
+def _lens_dirs(lens: tuple[str, tuple[float, ...]], px: np.ndarray, py: np.ndarray, w: int, h: int,
+               focal: float) -> np.ndarray:
+    """(3, N) unit directions of image positions (px, py) (pixel i spans [i, i + 1)) through a
+    distorting lens; ValueError where the model has no unique inverse."""
+    import torch
+
+    from nerfspec.lens import pixel_directions
+
+    model, coeffs = lens
+    dirs, ok = pixel_directions(model, torch.from_numpy(px - 0.5), torch.from_numpy(py - 0.5), focal, focal,
+                                0.5 * w, 0.5 * h, torch.tensor(coeffs, dtype=torch.float64))
+    if not bool(ok.all()):
+        raise ValueError(f"the {model} distortion {tuple(coeffs)} folds over inside the image")
+    return np.ascontiguousarray(dirs.numpy().T)
+
+
 def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal: float,
-                supersample: int, band_of_object: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                supersample: int, band_of_object: np.ndarray,
+                lens: tuple[str, tuple[float, ...]] | None = None, environment=None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """One view: RGBA uint8 (H, W, 4) with straight colour and alpha = coverage, and the band
-    image uint8 (H, W) (band index + 1 of the object hit at the pixel centre, 0 for none)."""
+    image uint8 (H, W) (band index + 1 of the object hit at the pixel centre, 0 for none).
+
+    ``lens`` as in ``camera_sample_dirs``. ``environment`` (unit world directions (3, M) ->
+    rgb (3, M)), if given, is what samples that miss every object see: the image is then the
+    average over each pixel's samples, fully opaque (alpha 255).
+    """
     h = w = int(size)
     s = int(supersample)
     n_grid = s * s
     with_bands = bool(np.any(band_of_object))  # without bands the band image is all 0
     n_s = subsample_offsets(s, with_bands).shape[0]
-    dirs = _mat(pose[:3, :3], camera_sample_dirs(size, focal, s, with_bands))
+    dirs = _mat(pose[:3, :3], camera_sample_dirs(size, focal, s, with_bands, lens))
     eye = np.asarray(pose[:3, 3], dtype=np.float64)
     # rays that miss the bounding sphere of the whole scene are background
     centers = np.stack([sh.center for sh in shapes])
@@ -445,9 +475,14 @@ def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal:
     ids = np.full(dirs.shape[1], -1, dtype=np.int64)
     if fg.size:
         rgb[:, fg], _, ids[fg], _ = shade(shapes, light, eye[:, None], dirs[:, fg])
+    if environment is not None:
+        miss = ids < 0
+        rgb[:, miss] = environment(dirs[:, miss])
     ids = ids.reshape(h, w, n_s)
     cover = (ids[..., :n_grid] >= 0).sum(axis=-1) * (1.0 / n_grid)
     premult = rgb.reshape(3, h, w, n_s)[..., :n_grid].sum(axis=-1) * (1.0 / n_grid)  # 0 on misses
+    if environment is not None:
+        cover = np.ones_like(cover)
     straight = premult / np.where(cover > 0, cover, 1.0)
     img = np.empty((h, w, 4), dtype=np.uint8)
     img[..., :3] = np.clip(np.round(straight * 255.0), 0, 255).transpose(1, 2, 0)

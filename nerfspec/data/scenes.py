@@ -57,7 +57,9 @@ Output (``make_scene``): ``transforms_{train,val,test}.json`` (``camera_angle_x`
 with ``file_path`` ``./<split>/r_<k>``, ``transform_matrix`` camera-to-world and ``band_path``,
 and ``bands``), RGBA PNGs with straight colour and alpha = coverage, per-pixel band images
 ``<split>/r_<k>_band.png`` (band index + 1 at the pixel centre, 0 for none), ``mesh.ply``
-(ground-truth surface) and ``scene.toml`` (the resolved description actually rendered).
+(ground-truth surface) and ``scene.toml`` (the resolved description actually rendered); with
+a ``generate.Photography`` also a capture (one nerfstudio ``transforms.json``) through a
+distorting lens, without alpha, on an environment (see ``nerfspec.data.generate``).
 Every problem with a description is a ``SceneError`` with a one-line message naming the file.
 """
 
@@ -66,19 +68,19 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import imageio.v3 as iio
 import numpy as np
+import torch
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from nerfspec.cameras import look_at
 from nerfspec.errors import NerfspecError
 
 SPLITS = ("train", "val", "test")
@@ -483,20 +485,6 @@ def description_to_toml(desc: SceneDescription) -> str:
 
 # ----------------------------------------------------------------------------- cameras
 
-def look_at(eye: np.ndarray) -> np.ndarray:
-    """(4, 4) camera-to-world pose at ``eye`` looking at the origin, world up +z (Blender
-    convention: camera +x right, +y up, looking down -z)."""
-    back = eye / np.linalg.norm(eye)
-    right = np.cross([0.0, 0.0, 1.0], back)
-    if np.linalg.norm(right) < 1e-6:
-        right = np.array([1.0, 0.0, 0.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(back, right)
-    pose = np.eye(4)
-    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, up, back, eye
-    return pose
-
-
 def camera_poses(n: int, camera: Camera, seed: int, split: str) -> np.ndarray:
     """(n, 4, 4) poses uniformly distributed on the sphere or upper hemisphere (seeded per split)."""
     rng = np.random.default_rng([seed, SPLITS.index(split)])
@@ -504,11 +492,7 @@ def camera_poses(n: int, camera: Camera, seed: int, split: str) -> np.ndarray:
     phi = rng.uniform(0.0, 2.0 * math.pi, n)
     s = np.sqrt(np.maximum(1.0 - z * z, 0.0))
     eyes = camera.radius * np.stack([s * np.cos(phi), s * np.sin(phi), z], axis=1)
-    return np.stack([look_at(e) for e in eyes]) if n else np.zeros((0, 4, 4))
-
-
-def focal_length(size: int, camera_angle_x: float) -> float:
-    return 0.5 * size / math.tan(0.5 * camera_angle_x)
+    return np.stack([look_at(torch.from_numpy(e)).numpy() for e in eyes]) if n else np.zeros((0, 4, 4))
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -535,20 +519,17 @@ def _split_counts(desc: SceneDescription, views: int | None) -> dict[str, int]:
             "test": max(1, round(desc.views.test * scale))}
 
 
-_FRAME_FILE = re.compile(r"^r_\d+(_band)?\.png$")
-
-
 def make_scene(scene_path: str | Path, out_dir: str | Path, *, size: int | None = None,
-               views: int | None = None, seed: int | None = None, progress: bool = True) -> Path:
-    """Render the scene to ``out_dir`` in the Blender format; returns ``out_dir``.
+               views: int | None = None, seed: int | None = None, progress: bool = True,
+               photo=None) -> Path:
+    """Render the scene to ``out_dir``; returns ``out_dir``.
 
     ``size`` overrides the image width = height, ``views`` the number of train views (val and
-    test scale proportionally, at least 1 each), ``seed`` the file's seed. The resolved
-    description is written to ``out_dir/scene.toml``.
+    test scale proportionally, at least 1 each), ``seed`` the file's seed. ``photo``
+    (``generate.Photography``) picks the format, lens and background; the default is the
+    Blender format with RGBA PNGs. The resolved description is written to ``out_dir/scene.toml``.
     """
-    from tqdm import tqdm
-
-    from nerfspec.data import raycast
+    from nerfspec.data.generate import Photography, write_scene
 
     desc = load_scene_description(scene_path)
     path = desc.path
@@ -561,46 +542,7 @@ def make_scene(scene_path: str | Path, out_dir: str | Path, *, size: int | None 
     counts = _split_counts(desc, views)
     desc = replace(desc, size=size or desc.size, seed=desc.seed if seed is None else seed,
                    views=Views(counts["train"], counts["val"], counts["test"]))
-
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for split in SPLITS:
-            (out / split).mkdir(exist_ok=True)
-            for old in (out / split).iterdir():  # frames of an earlier, larger render
-                if _FRAME_FILE.match(old.name):
-                    old.unlink()
-    except OSError as exc:
-        raise SceneError(f"{out}: cannot write the scene there ({exc.strerror or exc})") from None
-
-    shapes = raycast.build_shapes(desc)
-    bands = desc.bands
-    band_id = {b.name: b.index for b in bands}
-    band_of_object = np.array([band_id[o.texture.band] + 1 if o.texture.band in band_id else 0
-                               for o in desc.objects], dtype=np.int64)
-    focal = focal_length(desc.size, desc.camera.camera_angle_x)
-    bands_json = [{"index": b.index, "name": b.name, "cycles_per_unit": b.cycles_per_unit} for b in bands]
-
-    with tqdm(total=sum(counts.values()), desc=f"make-scene {desc.name}", unit="view",
-              disable=not progress) as bar:
-        for split in SPLITS:
-            poses = camera_poses(counts[split], desc.camera, desc.seed, split)
-            frames = []
-            for k, pose in enumerate(poses):
-                img, band = raycast.render_view(shapes, desc.light, pose, desc.size, focal,
-                                                desc.supersample, band_of_object)
-                iio.imwrite(out / split / f"r_{k}.png", img)
-                iio.imwrite(out / split / f"r_{k}_band.png", band)
-                frames.append({"file_path": f"./{split}/r_{k}",
-                               "transform_matrix": [[float(x) for x in row] for row in pose],
-                               "band_path": f"./{split}/r_{k}_band.png"})
-                bar.update(1)
-            meta = {"camera_angle_x": desc.camera.camera_angle_x, "frames": frames, "bands": bands_json}
-            (out / f"transforms_{split}.json").write_text(json.dumps(meta, indent=2) + "\n")
-
-    raycast.union_mesh(shapes).export(out / "mesh.ply")
-    (out / "scene.toml").write_text(description_to_toml(desc))
-    return out
+    return write_scene(desc, Path(out_dir), photo or Photography(), counts, progress)
 
 
 def make_tiny_scene(out_dir: str | Path, size: int = 32, views: int = 20, scene: str = "default") -> Path:

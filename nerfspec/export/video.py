@@ -8,6 +8,7 @@ side by side in one video; ``separate`` writes one video per panel.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import shutil
@@ -22,14 +23,15 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from nerfspec.cameras import Cameras, focal_from_fov, orbit_path, spiral_path
+from nerfspec.cameras import Cameras, orbit_path, spiral_path
 from nerfspec.errors import NerfspecError
 from nerfspec.evaluate import to_uint8
+from nerfspec.export.smooth_path import interpolate_path
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
 from nerfspec.render.background import background_colour
 
-PATHS = ("orbit", "spiral", "test")
+PATHS = ("orbit", "spiral", "test", "interpolate")
 OUTPUTS = ("rgb", "depth", "opacity")
 LAYOUTS = ("side", "separate")
 
@@ -79,10 +81,10 @@ def box_near_far(eyes: Tensor, aabb: Tensor) -> tuple[float, float]:
     return max(0.0, float(dist.min()) - r), float(dist.max()) + r
 
 
-def orbit_defaults(poses: Tensor) -> tuple[float, float]:
-    """(mean camera distance from the origin, mean elevation in degrees) of poses (N, 4, 4);
-    elevation = asin(z / |t|) of each camera position t."""
-    t = poses[:, :3, 3].double()
+def orbit_defaults(poses: Tensor, centre: Tensor | None = None) -> tuple[float, float]:
+    """(mean camera distance from ``centre`` (default the origin), mean elevation in degrees)
+    of poses (N, 4, 4); elevation = asin(z / |t|) of each camera position t relative to it."""
+    t = poses[:, :3, 3].double() - (0.0 if centre is None else centre.double())
     dist = t.norm(dim=-1)
     elev = torch.rad2deg(torch.asin((t[:, 2] / dist.clamp(min=1e-12)).clamp(-1, 1)))
     return float(dist.mean()), float(elev.mean())
@@ -106,22 +108,35 @@ def parse_outputs(text: str) -> list[str]:
 
 
 def camera_path(kind: str, frames: int, radius: float, elevation_deg: float,
-                test_poses: Tensor | None = None) -> Tensor:
-    """(F, 4, 4) poses: ``orbit`` (one full turn), ``spiral`` (two turns, elevation +-15 deg)
-    or ``test`` (the given test poses, in order; ``frames`` is ignored)."""
+                test_poses: Tensor | None = None, centre: Tensor | None = None,
+                train_poses: Tensor | None = None, smoothing: float = 2.0) -> Tensor:
+    """(F, 4, 4) poses: ``orbit`` (one full turn about the vertical through ``centre``, default
+    the origin), ``spiral`` (two turns, elevation +-15 deg), ``test`` (the given test poses, in
+    order; ``frames`` is ignored) or ``interpolate`` (a path through ``train_poses`` in their
+    order, Gaussian-smoothed over ``smoothing`` cameras, evenly spaced)."""
     if kind == "test":
         if test_poses is None or len(test_poses) == 0:
             raise NerfspecError("the test path needs the scene's test poses")
         return test_poses.float()
     if frames < 1:
         raise NerfspecError(f"frames must be >= 1, got {frames}")
+    if kind == "interpolate":
+        if train_poses is None or len(train_poses) == 0:
+            raise NerfspecError("the interpolate path needs the scene's training poses")
+        if not smoothing >= 0:
+            raise NerfspecError(f"smoothing must be >= 0, got {smoothing}")
+        return interpolate_path(train_poses.float(), frames, smoothing)
     if not radius > 0 or not math.isfinite(radius):
         raise NerfspecError(f"radius must be > 0, got {radius}")
     if kind == "orbit":
-        return orbit_path(frames, radius, elevation_deg)
-    if kind == "spiral":
-        return spiral_path(frames, radius, elevation_deg)
-    raise NerfspecError(f"path must be one of {', '.join(PATHS)}, got {kind!r}")
+        poses = orbit_path(frames, radius, elevation_deg)
+    elif kind == "spiral":
+        poses = spiral_path(frames, radius, elevation_deg)
+    else:
+        raise NerfspecError(f"path must be one of {', '.join(PATHS)}, got {kind!r}")
+    if centre is not None:  # the same path, looking at the centre instead of the origin
+        poses[:, :3, 3] += centre.to(poses.dtype)
+    return poses
 
 
 def even_size(img: np.ndarray) -> np.ndarray:
@@ -145,15 +160,17 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
                  outputs: list[str] | None = None, layout: str = "side", gif: bool = False,
                  keep_frames: bool = False, out_dir: Path | None = None, radius: float | None = None,
                  elevation: float | None = None, chunk_rays: int | None = None,
-                 quiet: bool = False) -> VideoResult:
+                 quiet: bool = False, smoothing: float = 2.0) -> VideoResult:
     """Render ``path`` and write the videos; returns their paths and the mean render time.
 
-    Size: ``resolution`` (W, H) with focal from the scene's camera_angle_x, else the training
-    images at ``downscale`` (default: the run's data.downscale). Orbit and spiral default to the
-    train cameras' mean distance and elevation. Files: OUT/<path>.mp4 (side) or
+    Frames are pinhole views (no lens distortion) with the training cameras' mean focal length,
+    at ``resolution`` (W, H; the focal length scaled to keep the horizontal field of view) or
+    the training images' size at ``downscale`` (default: the run's data.downscale). Orbit and
+    spiral circle the centre of data.aabb (the scene frame's centre of interest) and default to
+    the train cameras' mean distance and elevation from it. Files: OUT/<path>.mp4 (side) or
     OUT/<path>_<output>.mp4 (separate), plus .gif with ``gif``; OUT defaults to RUN/video.
     """
-    from nerfspec.data.blender import load_blender_split
+    from nerfspec.data.dataset import load_split
 
     outputs = outputs or ["rgb"]
     if layout not in LAYOUTS:
@@ -165,22 +182,24 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     if downscale is not None and downscale < 1:
         raise NerfspecError(f"downscale must be >= 1, got {downscale}")
     cfg = run.cfg
-    scale = downscale or cfg.data.downscale
-    train = load_blender_split(cfg.data.root, "train", scale)
-    if resolution is not None:
-        width, height = resolution
-        focal = focal_from_fov(width, train.camera_angle_x)
-    else:
-        width, height, focal = train.width, train.height, train.focal
-    default_radius, default_elev = orbit_defaults(train.poses)
-    test_poses = load_blender_split(cfg.data.root, "test", scale).poses if path == "test" else None
+    data = dataclasses.replace(cfg.data, downscale=downscale or cfg.data.downscale)
+    train = load_split(data, "train")
+    width, height = resolution if resolution is not None else (train.width, train.height)
+    focal = float(train.cameras.fx.mean()) * width / train.width
+    aabb = torch.as_tensor(cfg.data.aabb, dtype=torch.float32)
+    centre = 0.5 * (aabb[:3] + aabb[3:])
+    default_radius, default_elev = orbit_defaults(train.poses, centre)
+    test_poses = load_split(data, "test").poses if path == "test" else None
     poses = camera_path(path, frames, radius if radius is not None else default_radius,
-                        elevation if elevation is not None else default_elev, test_poses)
+                        elevation if elevation is not None else default_elev, test_poses, centre,
+                        train.poses, smoothing)
 
     out_dir = Path(out_dir) if out_dir is not None else run.run_dir / "video"
     out_dir.mkdir(parents=True, exist_ok=True)
     bg = background_colour(cfg.data.eval_background)
-    aabb = torch.as_tensor(cfg.data.aabb, dtype=torch.float32)
+    # a learned background (by ray direction) replaces the colour behind the scene
+    learned = getattr(run, "background", None)
+    render_bg = bg if learned is None else learned
     near, far = box_near_far(poses[:, :3, 3], aabb)
     cameras = Cameras.pinhole(poses, width, height, focal)
     streams = ["+".join(outputs)] if layout == "side" else list(outputs)
@@ -200,7 +219,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     try:
         for k in tqdm(range(len(poses)), desc=f"render {path}", unit="frame", disable=quiet, dynamic_ncols=True):
             t0 = time.perf_counter()
-            out = render_image(run.field, run.estimator, cameras, k, bg,
+            out = render_image(run.field, run.estimator, cameras, k, render_bg,
                                chunk_rays or cfg.eval.chunk_rays)
             render_s += time.perf_counter() - t0
             panels = {"rgb": out["rgb"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable, Union
 
 import torch
 from torch import Tensor
@@ -18,6 +19,17 @@ from nerfspec.render.volume import composite_weighted, exclusive_sum_packed
 
 
 EARLY_STOP_MODES = ("separate", "fused", "none")
+
+# What rays are composited onto: a colour, (N, 3) colours, or a learned background that maps
+# unit ray directions (N, 3) to colours (N, 3) (fields/background.py; any callable does).
+Background = Union[Tensor, Callable[[Tensor], Tensor]]
+
+
+def background_for(background: Background, dirs: Tensor) -> Tensor:
+    """The background colours of rays with unit directions ``dirs`` (N, 3): (3,) or (N, 3)."""
+    if isinstance(background, Tensor):
+        return background.to(dirs.device)
+    return background(dirs)
 
 
 @dataclass
@@ -139,35 +151,39 @@ def render_rays_inference(field: Field, estimator: OccupancyGrid, origins: Tenso
 
 
 @torch.inference_mode()
-def warm_up(field: Field, estimator: OccupancyGrid, cameras: Cameras, view: int, background: Tensor,
+def warm_up(field: Field, estimator: OccupancyGrid, cameras: Cameras, view: int, background: Background,
             rays: int = 256) -> float:
     """Render a few rays of a view once and return the seconds it took: loads the C++ ops and
     sizes the allocator, one-off costs that would otherwise land on the first timed view."""
     t0 = time.perf_counter()
     origins, dirs = cameras[view].to(estimator.aabb.device).image_rays(0)
     step = max(1, origins.shape[0] // rays)
-    render_rays_inference(field, estimator, origins[::step], dirs[::step], background.to(origins.device))
+    render_rays_inference(field, estimator, origins[::step], dirs[::step],
+                          background_for(background, dirs[::step]))
     return time.perf_counter() - t0
 
 
 @torch.inference_mode()
 def render_image(field: Field, estimator: OccupancyGrid, cameras: Cameras, view: int,
-                 background: Tensor, chunk_rays: int = 8192) -> dict[str, Tensor]:
+                 background: Background, chunk_rays: int = 8192) -> dict[str, Tensor]:
     """Render view ``view`` of ``cameras`` in chunks of rays (bounded memory): rgb (H, W, 3),
-    opacity (H, W), depth (H, W), all float32 on the CPU."""
+    opacity (H, W), depth (H, W) and the background composited behind each pixel (H, W, 3),
+    all float32 on the CPU."""
     device = estimator.aabb.device
     width, height = cameras.width, cameras.height
     origins, dirs = cameras[view].to(device).image_rays(0)
-    background = background.to(device)
-    parts = {"rgb": [], "opacity": [], "depth": []}
+    parts = {"rgb": [], "opacity": [], "depth": [], "background": []}
     for lo in range(0, origins.shape[0], chunk_rays):
-        out = render_rays_inference(field, estimator, origins[lo:lo + chunk_rays],
-                                    dirs[lo:lo + chunk_rays], background)
+        chunk_dirs = dirs[lo:lo + chunk_rays]
+        bg = background_for(background, chunk_dirs)
+        out = render_rays_inference(field, estimator, origins[lo:lo + chunk_rays], chunk_dirs, bg)
         parts["rgb"].append(out.rgb.float().cpu())
         parts["opacity"].append(out.opacity[:, 0].float().cpu())
         parts["depth"].append(out.depth[:, 0].float().cpu())
+        parts["background"].append(bg.float().expand(chunk_dirs.shape[0], 3).cpu())
     return {
         "rgb": torch.cat(parts["rgb"]).reshape(height, width, 3).clamp(0, 1),
         "opacity": torch.cat(parts["opacity"]).reshape(height, width),
         "depth": torch.cat(parts["depth"]).reshape(height, width),
+        "background": torch.cat(parts["background"]).reshape(height, width, 3),
     }

@@ -80,19 +80,19 @@ def run_mesh_path(run_dir: Path, metrics: dict | None) -> Path | None:
 
 
 class GroundTruth:
-    """Dataset splits composited on a background, loaded once per (root, split, downscale)."""
+    """Dataset splits composited on a background, loaded once per (scene, split, data settings)."""
 
     def __init__(self):
         self.cache: dict[tuple, tuple[object, str | None]] = {}
 
-    def split(self, root: str, split: str, downscale: int):
-        """(BlenderSplit or None, note or None)."""
-        key = (str(Path(root).resolve()), split, downscale)
+    def split(self, data, split: str):
+        """(the split of DataConfig ``data`` (a Blender scene or a capture) or None, note or None)."""
+        key = (str(Path(data.root).resolve()), split, repr(data))
         if key not in self.cache:
-            from nerfspec.data.blender import load_blender_split
+            from nerfspec.data.dataset import load_split
 
             try:
-                self.cache[key] = (load_blender_split(root, split, downscale), None)
+                self.cache[key] = (load_split(data, split), None)
             except NerfspecError as exc:
                 self.cache[key] = (None, f"ground truth of the {split} split unavailable ({exc}): "
                                          "the renders are shown without it")
@@ -139,7 +139,7 @@ def eval_section(run_dir: Path, cfg, split_name: str, gt: GroundTruth, assets: A
 
     eval_dir = run_dir / f"eval_{split_name}"
     metrics = read_json(eval_dir / "metrics.json") or {}
-    gt_split, note = gt.split(cfg.data.root, split_name, cfg.data.downscale)
+    gt_split, note = gt.split(cfg.data, split_name)
     if note:
         notes.append(note)
     background = BACKGROUNDS.get(cfg.data.eval_background, (1.0, 1.0, 1.0))

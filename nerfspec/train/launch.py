@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nerfspec.config import Config
+from nerfspec.data.dataset import resolve_data
 from nerfspec.distributed import barrier, init_from_env, shutdown, weights_in_sync
 from nerfspec.errors import OutputError
 from nerfspec.run import check_new_run_dir, create_run_dir, describe_os_error, read_run_config, write_run_info
@@ -23,6 +24,7 @@ def train(cfg: Config, resume_dir: str | Path | None = None, force: bool = False
         read_run_config(run_dir)  # checks it is a run
         trainer = Trainer(cfg, run_dir, resume=True, quiet=quiet, dist_ctx=ctx)
     else:
+        cfg = resolve_data(cfg)  # a capture's scene frame, fixed in the run's config.toml
         if main:
             check_new_run_dir(cfg, force=force)
         trainer = Trainer(cfg, None, quiet=quiet, dist_ctx=ctx)  # reads the dataset before anything is written

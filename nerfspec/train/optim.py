@@ -2,7 +2,7 @@
 update that a non-finite step skips without a host synchronisation.
 
 The groups come from ``field.param_groups()``: "encoding" (learned encodings, e.g. hash tables)
-and "network". Both run in one fused Adam (eps 1e-15) whose kernel reads the step's finiteness
+and "network", plus "background" for a learned background. Both run in one fused Adam (eps 1e-15) whose kernel reads the step's finiteness
 as ``found_inf`` on the device. With ``train.lazy_tables`` (the CPU's default) the encoding
 group runs in ``LazyAdam`` instead, which updates only the table entries a step touched (a
 batch touches a small share of the rows, and a dense step reads and writes every row four
@@ -20,8 +20,9 @@ from nerfspec.train.lazy_adam import LazyAdam
 
 def group_rates(cfg: TrainConfig) -> dict[str, float]:
     """Base learning rate of each parameter group: ``train.lr_encoding`` for learned encodings
-    (hash tables; 0 means ``train.lr``), ``train.lr`` for the networks."""
-    return {"encoding": cfg.lr_encoding if cfg.lr_encoding > 0 else cfg.lr, "network": cfg.lr}
+    (hash tables; 0 means ``train.lr``), ``train.lr`` for the networks and a learned background."""
+    return {"encoding": cfg.lr_encoding if cfg.lr_encoding > 0 else cfg.lr, "network": cfg.lr,
+            "background": cfg.lr}
 
 
 def lazy_tables(cfg: TrainConfig, device: torch.device | str) -> bool:
@@ -107,13 +108,17 @@ def per_group_states(saved: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def build_optimizer(field: nn.Module, cfg: TrainConfig, device: torch.device | str = "cpu") -> FieldOptimizer:
-    """Adam (eps 1e-15) with one group per ``field.param_groups()`` entry, each remembering its
-    ``base_lr``; weight decay on the networks only; the encoding group in LazyAdam where
-    ``lazy_tables`` says so."""
+def build_optimizer(field: nn.Module, cfg: TrainConfig, device: torch.device | str = "cpu",
+                    background: nn.Module | None = None) -> FieldOptimizer:
+    """Adam (eps 1e-15) with one group per ``field.param_groups()`` entry (and a "background"
+    group for a learned ``background``), each remembering its ``base_lr``; weight decay on the
+    field's networks only; the encoding group in LazyAdam where ``lazy_tables`` says so."""
     rates = group_rates(cfg)
     dense, lazy = [], []
-    for g in field.param_groups():
+    groups = list(field.param_groups())
+    if background is not None:
+        groups.append({"name": "background", "params": list(background.parameters())})
+    for g in groups:
         name = g["name"]
         group = {"params": g["params"], "name": name, "base_lr": rates[name], "lr": rates[name]}
         if name == "encoding" and lazy_tables(cfg, device):

@@ -13,8 +13,9 @@ from nerfspec.render.renderer import RenderResult, render_rays
 
 def photometric_loss(rgb: Tensor, rgba: Tensor, background: Tensor) -> Tensor:
     """MSE between rendered colours (N, 3) and the pixels' straight rgba (N, 4) composited on the
-    same background ((N, 3) or (3,)) the render was composited on."""
-    return F.mse_loss(rgb, composite(rgba, background))
+    same background ((N, 3) or (3,)) the render was composited on. A learned background is
+    taught by what the render shows of it, not by the target's transparent pixels (detached)."""
+    return F.mse_loss(rgb, composite(rgba, background.detach()))
 
 
 def step_is_finite(loss: Tensor, params: list[nn.Parameter], gradients_only: bool = False) -> Tensor:

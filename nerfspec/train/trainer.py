@@ -22,7 +22,8 @@ from torch import Tensor
 from tqdm import tqdm
 
 from nerfspec.config import Config
-from nerfspec.data.blender import composite, load_blender_split
+from nerfspec.data.blender import composite
+from nerfspec.data.dataset import load_split
 from nerfspec.distributed import (
     DistContext,
     agree_max,
@@ -33,7 +34,14 @@ from nerfspec.distributed import (
 )
 from nerfspec.errors import CheckpointError, DivergedError, NerfspecError
 from nerfspec.metrics import psnr
-from nerfspec.models import build_models, check_encoding, load_estimator_state, load_state, pick_device
+from nerfspec.models import (
+    build_background_model,
+    build_models,
+    check_encoding,
+    load_estimator_state,
+    load_state,
+    pick_device,
+)
 from nerfspec.precision import resolve_precision
 from nerfspec.render.background import background_colour
 from nerfspec.render.carving import carve_empty_cells
@@ -81,11 +89,11 @@ class Trainer:
         if cfg.train.threads > 0:
             torch.set_num_threads(cfg.train.threads)
         self.device = device_for(dist_ctx, pick_device(cfg.train.device))
-        self.train_split = load_blender_split(cfg.data.root, "train", cfg.data.downscale)
+        self.train_split = load_split(cfg.data, "train")
         self.val_split = None
         if cfg.train.val_every > 0:
             try:
-                self.val_split = load_blender_split(cfg.data.root, "val", cfg.data.downscale)
+                self.val_split = load_split(cfg.data, "val")
             except NerfspecError as exc:
                 print(f"note: no validation images ({exc})", file=sys.stderr)
         self.batcher = RayBatcher(self.train_split, self.device)
@@ -94,11 +102,14 @@ class Trainer:
             split = self.train_split
             self.estimator.carve(carve_empty_cells(self.estimator.aabb.cpu(), cfg.sampler.grid_resolution,
                                                    split.images[..., 3], split.cameras))
-        self.optimizer = build_optimizer(self.field, cfg.train, self.device)
+        self.background = build_background_model(cfg, self.device)  # None: fixed colours
+        self.optimizer = build_optimizer(self.field, cfg.train, self.device, self.background)
         self.early_stop = EarlyStopPolicy(resolve_mode(cfg.sampler.train_early_stop, self.device))
         self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
         if dist_ctx is not None:
             broadcast_state(self.field)
+            if self.background is not None:
+                broadcast_state(self.background)
         self.step, self.elapsed_s, self.rays = 0, 0.0, cfg.train.rays_per_step
         self.totals = {"rays": 0, "samples": 0}  # composited over the run, for run_info.json
         # numerical faults: skipped steps and the current run of them (device counters),
@@ -157,6 +168,7 @@ class Trainer:
     def state_dict(self) -> dict:
         return {
             "field": self.field.state_dict(),
+            **({"background": self.background.state_dict()} if self.background is not None else {}),
             "estimator": self.estimator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": {"elapsed_s": self.elapsed_s, "rays": self.rays, "lr_scale": self.lr_scale,
@@ -195,6 +207,9 @@ class Trainer:
         check_encoding(state, self.cfg, self.run_dir)
         load_state(self.field, state["field"], f"field ({self.cfg.field.encoding})", self.run_dir)
         load_estimator_state(self.estimator, state["estimator"], self.run_dir)
+        if self.background is not None:
+            load_state(self.background, state.get("background", {}),
+                       f"background ({self.cfg.background.model})", self.run_dir)
         built = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
         try:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -254,12 +269,15 @@ class Trainer:
             broadcast_state(self.estimator)  # every rank marches the same grid
 
         origins, dirs, rgba = self.batcher.sample(self.rays, self.generator)
-        bg = draw_background(cfg.data.train_background, origins.shape[0], self.generator, self.device)
         self.optimizer.zero_grad(set_to_none=True)
+        if self.background is not None:
+            bg = self.background(dirs)
+        else:
+            bg = draw_background(cfg.data.train_background, origins.shape[0], self.generator, self.device)
         mode = self.early_stop.choose()
         out, loss = forward_backward(self.field, self.estimator, origins, dirs, rgba, bg, mode)
         self.early_stop.observe(mode, out.n_traversed, out.n_evaluated, out.n_samples)
-        params = list(self.field.parameters())
+        params = self.parameters()
         if self.dist is not None:  # every rank joins, so one without samples cannot stall the rest
             average_gradients(params, self.dist)
         # under data parallelism only the (shared) gradient decides, so ranks agree
@@ -279,15 +297,26 @@ class Trainer:
             self._recover()
         return stats
 
+    def parameters(self) -> list[Tensor]:
+        """Every trained parameter: the field's and a learned background's."""
+        params = list(self.field.parameters())
+        return params + (list(self.background.parameters()) if self.background is not None else [])
+
+    def render_background(self):
+        """What evaluation composites onto: the learned background, or data.eval_background."""
+        if self.background is not None:
+            return self.background
+        return background_colour(self.cfg.data.eval_background)
+
     # -- validation ----------------------------------------------------------------------
     def validation_image(self) -> tuple[float, Tensor] | None:
         if self.val_split is None:
             return None
         split, cfg = self.val_split, self.cfg
         self.field.eval()
-        bg = background_colour(cfg.data.eval_background)
-        out = render_image(self.field, self.estimator, split.cameras, 0, bg, cfg.eval.chunk_rays)
-        target = composite(split.images[0].float() / 255.0, bg)
+        out = render_image(self.field, self.estimator, split.cameras, 0, self.render_background(),
+                           cfg.eval.chunk_rays)
+        target = composite(split.images[0].float() / 255.0, out["background"])
         return psnr(out["rgb"], target), torch.cat([out["rgb"], target], dim=1)
 
     # -- the loop ------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""One entry point for a scene on disk, whatever its layout: a Blender scene
+(``transforms_{train,val,test}.json``) or a capture (a single ``transforms.json``, detected by
+the file)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nerfspec.data.blender import load_blender_split
+from nerfspec.data.capture import capture_transform, load_capture_split
+from nerfspec.data.transforms_json import find_capture_file
+
+
+def is_capture(root) -> bool:
+    """True when ``root`` is a capture: a folder with transforms.json and no
+    transforms_train.json, or such a .json file itself."""
+    return find_capture_file(root) is not None
+
+
+def load_split(data, split: str):
+    """Split ``split`` of ``data.root`` (``data``: a DataConfig): a ``BlenderSplit`` or a
+    ``CaptureSplit``; both carry ``images`` (N, H, W, 4) uint8 and ``cameras``."""
+    path = find_capture_file(data.root)
+    if path is not None:
+        return load_capture_split(path, split, data)
+    return load_blender_split(data.root, split, data.downscale)
+
+
+def resolve_data(cfg):
+    """``cfg`` with ``data.transform`` fixed for a capture (computed from its cameras when it is
+    empty), so that the run's saved config puts eval, render and mesh in the same frame;
+    Blender scenes come back unchanged."""
+    if cfg.data.transform or not is_capture(cfg.data.root):
+        return cfg
+    data = dataclasses.replace(cfg.data, transform=capture_transform(cfg.data.root, cfg.data))
+    return dataclasses.replace(cfg, data=data)
+
+
+def describe_split(name: str, split) -> str:
+    """One line about a loaded split: views, image size, focal length range, lens model."""
+    cams = split.cameras
+    lo, hi = float(cams.fx.min()), float(cams.fx.max())
+    focal = f"fx {lo:.2f} px" if hi - lo < 1e-6 else f"fx {lo:.2f}..{hi:.2f} px"
+    lens = cams.model if cams.distortion is None else (
+        f"{cams.model} ({', '.join(f'{c:g}' for c in cams.distortion[0].tolist())})")
+    return f"{name}: {len(split)} view{'s' if len(split) != 1 else ''}, {split.width}x{split.height}, {focal}, {lens}"

@@ -1,0 +1,161 @@
+"""Write a validated scene description to disk, photographed as a Blender scene or as a capture.
+
+* ``blender``: ``transforms_{train,val,test}.json`` (``camera_angle_x``, frames
+  ``./<split>/r_<k>`` with band images ``./<split>/r_<k>_band.png``) and RGBA PNGs.
+* ``nerfstudio``: one ``transforms.json`` as ns-process-data writes it: ``camera_model``
+  (PINHOLE, OPENCV or OPENCV_FISHEYE), ``fl_x``, ``fl_y``, ``cx``, ``cy``, ``w``, ``h``, the
+  lens coefficients, frames ``images/<split>_<kkkk>.<png|jpg>`` and ``train_filenames`` /
+  ``val_filenames`` / ``test_filenames``; no band images.
+
+Both use the same cameras (``scenes.camera_poses``, focal length from ``camera_angle_x``), so a
+capture and a Blender scene made from one description and seed show the same views. Views
+without alpha see ``background`` (an ``environment``) where their rays miss every object.
+Both write the ground-truth ``mesh.ply`` and the resolved ``scene.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+
+from nerfspec.cameras import focal_from_fov
+from nerfspec.data import raycast
+from nerfspec.data.environment import ENVIRONMENTS, environment
+from nerfspec.data.scenes import SPLITS, SceneDescription, SceneError, camera_poses, description_to_toml
+from nerfspec.lens import COEFFICIENTS, COEFFICIENT_NAMES, MODELS
+
+FORMATS = ("blender", "nerfstudio")
+IMAGE_FORMATS = ("png", "jpg")
+CAMERA_MODEL_NAMES = {"pinhole": "PINHOLE", "opencv": "OPENCV", "opencv_fisheye": "OPENCV_FISHEYE"}
+_BLENDER_FILE = re.compile(r"^r_\d+(_band)?\.(png|jpg)$")
+_CAPTURE_FILE = re.compile(r"^(train|val|test)_\d+\.(png|jpg)$")
+
+
+@dataclass(frozen=True)
+class Photography:
+    """How the views are taken and stored."""
+
+    format: str = "blender"  # blender | nerfstudio
+    lens_model: str = "pinhole"  # a nerfspec.lens model
+    distortion: tuple[float, ...] = ()  # its coefficients (opencv: k1, k2, p1, p2[, k3]; fisheye: k1..k4)
+    alpha: bool = True  # RGBA with coverage as alpha; False: opaque RGB on ``background``
+    background: str = "white"  # without alpha: white | black | sky
+    image_format: str = "png"  # png | jpg (jpg has no alpha)
+
+    def check(self, where: Path) -> None:
+        """``SceneError`` naming ``where`` for an impossible combination."""
+        def fail(msg: str):
+            raise SceneError(f"{where}: {msg}")
+
+        if self.format not in FORMATS:
+            fail(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.lens_model not in MODELS:
+            fail(f"camera model must be one of {', '.join(MODELS)}, got {self.lens_model!r}")
+        if len(self.distortion) not in COEFFICIENTS[self.lens_model]:
+            names = ", ".join(COEFFICIENT_NAMES[self.lens_model]) or "none"
+            fail(f"the {self.lens_model} camera takes the coefficients {names}, got {len(self.distortion)} numbers")
+        if self.format == "blender" and self.lens_model != "pinhole":
+            fail("the Blender format has only pinhole cameras; use --format nerfstudio for a distorted camera")
+        if self.background not in ENVIRONMENTS:
+            fail(f"background must be one of {', '.join(ENVIRONMENTS)}, got {self.background!r}")
+        if self.image_format not in IMAGE_FORMATS:
+            fail(f"image format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}")
+        if self.image_format == "jpg" and self.alpha:
+            fail("JPEG images have no alpha: add --no-alpha")
+
+
+def parse_distortion(text: str) -> tuple[float, ...]:
+    """'k1,k2,p1,p2' -> a tuple of floats (ValueError for anything else)."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"distortion must be comma-separated numbers, e.g. -0.1,0.02,0.001,0, got {text!r}") from None
+    if not all(np.isfinite(values)):
+        raise ValueError(f"distortion must be finite numbers, got {text!r}")
+    return values
+
+
+def _prepare(out: Path, photo: Photography) -> None:
+    """Create the output folders and remove what an earlier render there wrote that this one
+    will not overwrite (frames of a larger render, the other format's JSON)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        folders = [out / s for s in SPLITS] if photo.format == "blender" else [out / "images"]
+        pattern = _BLENDER_FILE if photo.format == "blender" else _CAPTURE_FILE
+        for folder in folders:
+            folder.mkdir(exist_ok=True)
+            for old in folder.iterdir():
+                if pattern.match(old.name):
+                    old.unlink()
+        stale = ["transforms.json"] if photo.format == "blender" else [f"transforms_{s}.json" for s in SPLITS]
+        for name in stale:
+            (out / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise SceneError(f"{out}: cannot write the scene there ({exc.strerror or exc})") from None
+
+
+def _capture_meta(desc: SceneDescription, focal: float, photo: Photography) -> dict:
+    meta = {"camera_model": CAMERA_MODEL_NAMES[photo.lens_model], "fl_x": focal, "fl_y": focal,
+            "cx": 0.5 * desc.size, "cy": 0.5 * desc.size, "w": desc.size, "h": desc.size}
+    meta.update(zip(COEFFICIENT_NAMES[photo.lens_model], photo.distortion))
+    return meta
+
+
+def write_scene(desc: SceneDescription, out: Path, photo: Photography, counts: dict[str, int],
+                progress: bool = True) -> Path:
+    """Render every view of ``desc`` (``counts`` per split) into ``out`` as ``photo`` says."""
+    from tqdm import tqdm
+
+    photo.check(desc.path)
+    _prepare(out, photo)
+    shapes = raycast.build_shapes(desc)
+    bands = desc.bands
+    band_id = {b.name: b.index for b in bands}
+    band_of_object = np.array([band_id[o.texture.band] + 1 if o.texture.band in band_id else 0
+                               for o in desc.objects], dtype=np.int64)
+    if photo.format == "nerfstudio":
+        band_of_object = np.zeros_like(band_of_object)  # captures carry no band images
+    focal = focal_from_fov(desc.size, desc.camera.camera_angle_x)
+    lens = None if photo.lens_model == "pinhole" else (photo.lens_model, tuple(photo.distortion))
+    env = None if photo.alpha else environment(photo.background)
+    bands_json = [{"index": b.index, "name": b.name, "cycles_per_unit": b.cycles_per_unit} for b in bands]
+    capture = {**_capture_meta(desc, focal, photo), "frames": []}
+
+    with tqdm(total=sum(counts.values()), desc=f"make-scene {desc.name}", unit="view",
+              disable=not progress) as bar:
+        for split in SPLITS:
+            frames, names = [], []
+            for k, pose in enumerate(camera_poses(counts[split], desc.camera, desc.seed, split)):
+                try:
+                    img, band = raycast.render_view(shapes, desc.light, pose, desc.size, focal,
+                                                    desc.supersample, band_of_object, lens, env)
+                except ValueError as exc:  # a lens that folds over
+                    raise SceneError(f"{desc.path}: {exc}") from None
+                img = img if photo.alpha else img[..., :3]
+                matrix = [[float(x) for x in row] for row in pose]
+                if photo.format == "blender":
+                    iio.imwrite(out / split / f"r_{k}.{photo.image_format}", img)
+                    iio.imwrite(out / split / f"r_{k}_band.png", band)
+                    frames.append({"file_path": f"./{split}/r_{k}", "transform_matrix": matrix,
+                                   "band_path": f"./{split}/r_{k}_band.png"})
+                else:
+                    name = f"images/{split}_{k:04d}.{photo.image_format}"
+                    iio.imwrite(out / name, img)
+                    capture["frames"].append({"file_path": name, "transform_matrix": matrix})
+                    names.append(name)
+                bar.update(1)
+            if photo.format == "blender":
+                meta = {"camera_angle_x": desc.camera.camera_angle_x, "frames": frames, "bands": bands_json}
+                (out / f"transforms_{split}.json").write_text(json.dumps(meta, indent=2) + "\n")
+            else:
+                capture[f"{split}_filenames"] = names
+    if photo.format == "nerfstudio":
+        (out / "transforms.json").write_text(json.dumps(capture, indent=2) + "\n")
+    raycast.union_mesh(shapes).export(out / "mesh.ply")
+    (out / "scene.toml").write_text(description_to_toml(desc))
+    return out

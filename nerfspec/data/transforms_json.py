@@ -1,0 +1,326 @@
+"""Single-file ``transforms.json`` captures: parse and validate the cameras (no images).
+
+Written by nerfstudio's ``ns-process-data`` (from COLMAP, Polycam, Record3D, KIRI, ...) and
+by instant-ngp's ``colmap2nerf.py``. One file lists every frame::
+
+    {"camera_model": "OPENCV", "fl_x": 1100.5, "fl_y": 1101.2, "cx": 960.3, "cy": 540.8,
+     "w": 1920, "h": 1080, "k1": -0.11, "k2": 0.02, "p1": 0.0003, "p2": -0.0001,
+     "frames": [{"file_path": "images/frame_00001.jpg", "transform_matrix": [[...4x4...]],
+                 "mask_path": "masks/frame_00001.png"}, ...]}
+
+Intrinsics (``fl_x``, ``fl_y``, ``cx``, ``cy``, ``w``, ``h``, ``camera_angle_x``,
+``camera_angle_y``, ``camera_model``, ``k1``..``k4``, ``p1``, ``p2``) may stand at the top
+level or in a frame; a frame's own value wins. The focal length falls back to the field of
+view (fl = 0.5 w / tan(0.5 camera_angle)), fl_y to fl_x, the principal point to the image
+centre, w and h to the image's size. Poses are camera-to-world in the OpenGL convention
+(camera looks down -z, +y up), as both tools write them. nerfstudio's ``applied_transform``
+(what ns-process-data already applied to the poses) is checked and kept; instant-ngp's
+``aabb_scale``, ``scale`` and ``offset`` are read for its normalisation; ``sharpness`` and
+other keys are ignored. ``train_filenames`` / ``val_filenames`` / ``test_filenames`` name
+the splits.
+
+Every problem is a one-line ``DatasetError`` that starts with the file's path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nerfspec.data.blender import _image_file, _pose
+from nerfspec.data.jsonfile import read_json
+from nerfspec.errors import DatasetError
+
+FILE_NAME = "transforms.json"
+# camera_model values of nerfstudio / COLMAP -> nerfspec.lens model names
+CAMERA_MODELS = {"PINHOLE": "pinhole", "SIMPLE_PINHOLE": "pinhole", "OPENCV": "opencv",
+                 "OPENCV_FISHEYE": "opencv_fisheye"}
+INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y",
+                  "camera_model", "is_fisheye", "k1", "k2", "k3", "k4", "p1", "p2")
+DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
+# which distortion keys each model reads, in the order nerfspec.lens takes them
+MODEL_COEFFICIENTS = {"pinhole": (), "opencv": ("k1", "k2", "p1", "p2", "k3"),
+                      "opencv_fisheye": ("k1", "k2", "k3", "k4")}
+MAX_PIXELS = 1e9  # largest focal length or principal point taken, in pixels
+SPLIT_KEYS = {"train": "train_filenames", "val": "val_filenames", "test": "test_filenames"}
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """One view's pinhole intrinsics in pixels (pixel (i, j) centred at (i + 0.5, j + 0.5)),
+    its lens model (a nerfspec.lens name) and that model's coefficients."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+    model: str = "pinhole"
+    coeffs: tuple[float, ...] = ()
+
+    def scaled(self, factor: int) -> "Intrinsics":
+        """The intrinsics of the image box-filtered by an integer ``factor`` (remainder cropped):
+        pixel coordinates divide by the factor, the lens coefficients stay."""
+        return Intrinsics(self.fx / factor, self.fy / factor, self.cx / factor, self.cy / factor,
+                          self.width // factor, self.height // factor, self.model, self.coeffs)
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """One frame as the file describes it; intrinsics are completed by ``intrinsics()`` once
+    the image's size is known."""
+
+    index: int  # position in the file's frames list
+    name: str  # file_path as written (normalised: no leading "./")
+    image_path: Path
+    c2w: np.ndarray  # (4, 4) float64
+    mask_path: Path | None
+    values: dict[str, Any]  # the intrinsic keys that apply to this frame (frame over top level)
+    own_intrinsics: bool  # the frame sets a size or focal length itself
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    path: Path  # the transforms.json
+    frames: list[FrameSpec]  # sorted by name
+    splits: dict[str, list[int]] | None  # positions in ``frames`` per split, when the file names them
+    applied_transform: np.ndarray | None  # (4, 4)
+    ngp: dict[str, Any]  # aabb_scale (float or None), scale, offset (3,) in instant-ngp's axis order
+
+
+def find_capture_file(root: str | Path) -> Path | None:
+    """The capture file of a data root: ``root`` itself when it is a .json file other than a
+    Blender ``transforms_<split>.json``, else ``root/transforms.json`` when the folder has no
+    ``transforms_train.json`` (which makes it a Blender scene); None otherwise."""
+    root = Path(root)
+    if root.suffix.lower() == ".json" and not root.name.startswith("transforms_"):
+        return root
+    if (root / FILE_NAME).is_file() and not (root / "transforms_train.json").is_file():
+        return root / FILE_NAME
+    return None
+
+
+def _number(path: Path, where: str, key: str, value: Any, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise DatasetError(f"{path}: {where}'{key}' must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise DatasetError(f"{path}: {where}'{key}' must be > 0, got {value!r}")
+    return float(value)
+
+
+def _size(path: Path, where: str, key: str, value: Any) -> int:
+    v = _number(path, where, key, value, positive=True)
+    if v != int(v) or v > 1 << 20:
+        raise DatasetError(f"{path}: {where}'{key}' must be a whole number of pixels, got {value!r}")
+    return int(v)
+
+
+def _angle(path: Path, where: str, key: str, value: Any) -> float:
+    v = _number(path, where, key, value)
+    if not 0 < v < math.pi:
+        raise DatasetError(f"{path}: {where}'{key}' must be an angle in (0, pi) radians, got {value!r}")
+    return v
+
+
+def _check_intrinsic_values(path: Path, where: str, values: dict) -> None:
+    """Type and range checks of whatever intrinsic keys are present (raises on the first bad one)."""
+    for key in ("fl_x", "fl_y"):
+        if key in values:
+            _number(path, where, key, values[key], positive=True)
+    for key in ("cx", "cy", *DISTORTION_KEYS):
+        if key in values:
+            _number(path, where, key, values[key])
+    for key in ("w", "h"):
+        if key in values:
+            _size(path, where, key, values[key])
+    for key in ("camera_angle_x", "camera_angle_y"):
+        if key in values:
+            _angle(path, where, key, values[key])
+    if "camera_model" in values:
+        model = values["camera_model"]
+        if not isinstance(model, str) or model.upper() not in CAMERA_MODELS:
+            known = ", ".join(k for k in CAMERA_MODELS if k != "SIMPLE_PINHOLE")
+            raise DatasetError(f"{path}: {where}camera_model {model!r} is not supported (supported: {known})")
+    if "is_fisheye" in values and not isinstance(values["is_fisheye"], bool):
+        raise DatasetError(f"{path}: {where}'is_fisheye' must be true or false, got {values['is_fisheye']!r}")
+
+
+def lens_model(values: dict) -> str:
+    """The nerfspec.lens model of a frame's (checked) values: ``camera_model`` when given, else
+    instant-ngp's ``is_fisheye``, else opencv when any radial-tangential coefficient is set."""
+    if "camera_model" in values:
+        return CAMERA_MODELS[values["camera_model"].upper()]
+    if values.get("is_fisheye"):
+        return "opencv_fisheye"
+    return "opencv" if any(values.get(k, 0.0) for k in ("k1", "k2", "k3", "p1", "p2")) else "pinhole"
+
+
+def intrinsics(spec: CaptureSpec, frame: FrameSpec, image_size: tuple[int, int] | None) -> Intrinsics:
+    """Complete a frame's intrinsics; ``image_size`` (width, height) of its image (None: the
+    file's w and h must be there). Raises when the focal length is missing or the file's size
+    disagrees with the image's."""
+    path, v, where = spec.path, frame.values, f"frame {frame.index} ({frame.name}): "
+    w, h = v.get("w"), v.get("h")
+    if image_size is not None:
+        if (w is not None and int(w) != image_size[0]) or (h is not None and int(h) != image_size[1]):
+            raise DatasetError(f"{path}: {where}image is {image_size[0]}x{image_size[1]} but the file "
+                               f"gives w x h = {w}x{h}")
+        w, h = image_size
+    if w is None or h is None:
+        raise DatasetError(f"{path}: {where}needs 'w' and 'h' (the image size)")
+    w, h = int(w), int(h)
+    if "fl_x" in v:
+        fx = float(v["fl_x"])
+    elif "camera_angle_x" in v:
+        fx = 0.5 * w / math.tan(0.5 * v["camera_angle_x"])
+    else:
+        raise DatasetError(f"{path}: {where}no focal length: needs 'fl_x' or 'camera_angle_x' "
+                           "(at the top level or in the frame)")
+    if "fl_y" in v:
+        fy = float(v["fl_y"])
+    elif "camera_angle_y" in v:
+        fy = 0.5 * h / math.tan(0.5 * v["camera_angle_y"])
+    else:
+        fy = fx
+    model = lens_model(v)
+    stray = [k for k in DISTORTION_KEYS if k not in MODEL_COEFFICIENTS[model] and v.get(k, 0.0) != 0.0]
+    if stray and model != "pinhole":
+        what = "is not a coefficient" if len(stray) == 1 else "are not coefficients"
+        raise DatasetError(f"{path}: {where}{', '.join(stray)} {what} of {model.upper()} "
+                           f"({', '.join(MODEL_COEFFICIENTS[model])})")
+    if stray:  # PINHOLE with coefficients: the file contradicts itself
+        raise DatasetError(f"{path}: {where}camera_model {v['camera_model']} has no distortion, "
+                           f"but {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set")
+    for name, value in (("focal length x", fx), ("focal length y", fy), ("cx", v.get("cx", 0.0)), ("cy", v.get("cy", 0.0))):
+        if not abs(value) < MAX_PIXELS:  # beyond float32's precision for pixel maths
+            raise DatasetError(f"{path}: {where}{name} {value:g} px is out of range (|value| < {MAX_PIXELS:g})")
+    coeffs = tuple(float(v.get(k, 0.0)) for k in MODEL_COEFFICIENTS[model])
+    if model == "opencv" and not any(coeffs):
+        model, coeffs = "pinhole", ()  # an undistorted OPENCV camera is a pinhole
+    return Intrinsics(fx, fy, float(v.get("cx", 0.5 * w)), float(v.get("cy", 0.5 * h)), w, h, model, coeffs)
+
+
+def _matrix(path: Path, key: str, value: Any) -> np.ndarray:
+    """A 3x4 or 4x4 numeric matrix as (4, 4)."""
+    try:
+        m = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise DatasetError(f"{path}: '{key}' must be a 3x4 or 4x4 matrix of numbers") from None
+    if m.shape not in ((3, 4), (4, 4)) or not np.isfinite(m).all():
+        raise DatasetError(f"{path}: '{key}' must be a 3x4 or 4x4 matrix of finite numbers, got shape {m.shape}")
+    if m.shape == (3, 4):
+        m = np.vstack([m, [0.0, 0.0, 0.0, 1.0]])
+    return m
+
+
+def normalise_name(name: str) -> str:
+    """A file_path as the split lists write it: forward slashes, no leading './'."""
+    name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def _ngp(path: Path, meta: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {"aabb_scale": None, "scale": 0.33, "offset": (0.5, 0.5, 0.5)}
+    if "aabb_scale" in meta:
+        out["aabb_scale"] = _number(path, "", "aabb_scale", meta["aabb_scale"], positive=True)
+    if "scale" in meta:
+        out["scale"] = _number(path, "", "scale", meta["scale"], positive=True)
+    if "offset" in meta:
+        off = meta["offset"]
+        if not isinstance(off, list) or len(off) != 3:
+            raise DatasetError(f"{path}: 'offset' must be a list of 3 numbers, got {off!r}")
+        out["offset"] = tuple(_number(path, "", f"offset[{i}]", x) for i, x in enumerate(off))
+    return out
+
+
+def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[int]] | None:
+    if not any(key in meta for key in SPLIT_KEYS.values()):
+        return None
+    position = {f.name: k for k, f in enumerate(frames)}
+    out: dict[str, list[int]] = {}
+    for split, key in SPLIT_KEYS.items():
+        names = meta.get(key)
+        if names is None:
+            continue
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise DatasetError(f"{path}: '{key}' must be a list of file names")
+        picked = []
+        for n in names:
+            if normalise_name(n) not in position:
+                raise DatasetError(f"{path}: '{key}' names {n!r}, which no frame's file_path is")
+            picked.append(position[normalise_name(n)])
+        out[split] = sorted(set(picked))
+    if "train" not in out:
+        raise DatasetError(f"{path}: names the splits ({', '.join(SPLIT_KEYS[s] for s in out)}) but has "
+                           "no 'train_filenames'")
+    return out
+
+
+def parse_capture(path: str | Path) -> CaptureSpec:
+    """Read and validate a capture file: frames (sorted by file name) with their poses, image
+    and mask paths and intrinsic values; the split lists; instant-ngp's normalisation keys."""
+    path = Path(path)
+    meta = read_json(path)
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{path}: top level must be an object with 'frames'")
+    root = path.parent
+    top = {k: meta[k] for k in INTRINSIC_KEYS if k in meta}
+    _check_intrinsic_values(path, "", top)
+    frames_meta = meta.get("frames")
+    if not isinstance(frames_meta, list) or not frames_meta:
+        raise DatasetError(f"{path}: 'frames' must be a non-empty list")
+    applied = _matrix(path, "applied_transform", meta["applied_transform"]) if "applied_transform" in meta else None
+    frames, seen = [], {}
+    for k, fm in enumerate(frames_meta):
+        c2w = _pose(path, k, fm)
+        name = fm["file_path"]
+        if not isinstance(name, str) or not name.strip():
+            raise DatasetError(f"{path}: frame {k} file_path must be a non-empty string, got {name!r}")
+        image_path = _image_file(root, name)
+        key = image_path.resolve()
+        if key in seen:
+            raise DatasetError(f"{path}: frames {seen[key]} and {k} both use {image_path.name}; "
+                               "each frame needs its own image")
+        seen[key] = k
+        mask = fm.get("mask_path")
+        if mask is not None and (not isinstance(mask, str) or not mask.strip()):
+            raise DatasetError(f"{path}: frame {k} mask_path must be a non-empty string, got {mask!r}")
+        own = {key: fm[key] for key in INTRINSIC_KEYS if key in fm}
+        _check_intrinsic_values(path, f"frame {k}: ", own)
+        frames.append(FrameSpec(k, normalise_name(name), image_path, c2w,
+                                _image_file(root, mask) if mask is not None else None, {**top, **own},
+                                any(key in own for key in ("w", "h", "fl_x", "fl_y", "camera_angle_x"))))
+    frames.sort(key=lambda f: f.name)
+    models = {lens_model(f.values) for f in frames} - {"pinhole"}
+    if len(models) > 1:
+        raise DatasetError(f"{path}: frames use more than one lens model ({', '.join(sorted(models))}); "
+                           "a capture must use one")
+    return CaptureSpec(path, frames, _splits(path, meta, frames), applied, _ngp(path, meta))
+
+
+def split_indices(spec: CaptureSpec, split: str, holdout_every: int) -> list[int]:
+    """Positions in ``spec.frames`` of a split: the file's lists when it has them (val falls
+    back to test), else every ``holdout_every``-th frame in file-name order (0, k, 2k, ...) is
+    held out for val and test and the rest train, as published real-scene benchmarks do."""
+    if spec.splits is not None:
+        picked = spec.splits.get(split, spec.splits.get("test") if split == "val" else None)
+        if not picked:
+            raise DatasetError(f"{spec.path}: has no frames for the {split} split "
+                               f"('{SPLIT_KEYS[split]}' is missing or empty)")
+        return picked
+    n = len(spec.frames)
+    held = [k for k in range(n) if k % holdout_every == 0]
+    if split == "train":
+        kept = [k for k in range(n) if k % holdout_every != 0]
+        if not kept:
+            raise DatasetError(f"{spec.path}: {n} frame(s) leave none to train on when every "
+                               f"{holdout_every}th is held out; add frames or raise data.holdout_every")
+        return kept
+    return held
