@@ -11,6 +11,7 @@ from nerfspec.encodings import (
     fourier_features,
     octave_frequencies,
 )
+from nerfspec.encodings.spherical import SphericalHarmonicsEncoding, spherical_harmonics
 
 
 @pytest.mark.parametrize("enc,out_dim", [
@@ -69,3 +70,18 @@ def test_pe_field_window_follows_training_progress():
     assert field.encoding.window == pytest.approx(2.0)
     field.set_progress(20, 0.9)
     assert field.encoding.window == 4.0
+
+
+def test_spherical_harmonics_are_orthonormal():
+    n = 200000  # a Fibonacci lattice: near-uniform points on the sphere
+    i = torch.arange(n, dtype=torch.float64) + 0.5
+    z = 1 - 2 * i / n
+    phi = math.pi * (1 + 5 ** 0.5) * i
+    r = (1 - z * z).sqrt()
+    d = torch.stack([r * torch.cos(phi), r * torch.sin(phi), z], -1)
+    y = spherical_harmonics(d, 4)
+    gram = 4 * math.pi * y.T @ y / n
+    torch.testing.assert_close(gram, torch.eye(16, dtype=torch.float64), atol=1e-3, rtol=0)
+    assert SphericalHarmonicsEncoding(3)(d[:5].float()).shape == (5, 9)
+    with pytest.raises(ValueError):
+        spherical_harmonics(d, 5)

@@ -1,79 +1,23 @@
-"""The hash encoding's C++ CPU ops: built on first use with torch's own extension builder.
-
-``hashgrid_cpu.cpp`` ships inside the package, so an installed nerfspec carries it. It is
-compiled once per (source, torch, Python, CPU, compiler flags) into torch's extension cache
-(``TORCH_EXTENSIONS_DIR``, default ``~/.cache/torch_extensions``) and loaded from there
-afterwards. Where the build fails (no C++ compiler, no OpenMP) ``cpu_op_available()`` says
-so once on stderr and callers use the pure-PyTorch path.
+"""The hash encoding's C++ CPU ops (``hashgrid_cpu.cpp``, shipped inside the package), built on
+first use through ``nerfspec.native.load_op`` (per machine, cached; the pure-PyTorch path where
+no compiler can build it).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
-import sys
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from nerfspec.native import load_op
+
 SOURCE = Path(__file__).with_name("hashgrid_cpu.cpp")
-# -ffp-contract=off keeps a * b + c as two roundings, like the PyTorch path. -march=native is
-# worth ~20% here; the build is per machine anyway, and a compiler that refuses it gets the
-# portable flags.
-FLAG_SETS = (["-O3", "-march=native", "-fopenmp", "-ffp-contract=off"],
-             ["-O3", "-fopenmp", "-ffp-contract=off"])
-LDFLAGS = ["-fopenmp"]
 
 
-def cpu_identity() -> str:
-    """The model and feature flags of this CPU (a -march=native build only runs on its like)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [ln for ln in f if ln.startswith(("model name", "flags", "Features", "CPU part"))]
-        return "".join(sorted(set(lines)))
-    except OSError:
-        return ""
-
-
-def build_directory(cflags: list[str]) -> Path:
-    """Where the op is built: one folder per source text, torch, Python, CPU and flag set."""
-    from torch.utils.cpp_extension import get_default_build_root
-
-    key = hashlib.sha256(SOURCE.read_bytes() + "\n".join(
-        [torch.__version__, sys.version, cpu_identity(), *cflags, *LDFLAGS]).encode()).hexdigest()[:16]
-    return Path(get_default_build_root()) / f"nerfspec_hashgrid_{key}"
-
-
-def _build_and_load(cflags: list[str]) -> None:
-    from torch.utils.cpp_extension import load
-
-    build_dir = build_directory(cflags)
-    build_dir.mkdir(parents=True, exist_ok=True)
-    if not any(build_dir.glob("*.so")):
-        print("note: compiling the hash-grid C++ op (first use only, 10-60 s)", file=sys.stderr, flush=True)
-    load(name="nerfspec_hashgrid", sources=[str(SOURCE)], extra_cflags=cflags, extra_ldflags=LDFLAGS,
-         build_directory=str(build_dir), is_python_module=False,
-         verbose=bool(os.environ.get("NERFSPEC_VERBOSE_BUILD")))
-
-
-@functools.lru_cache(maxsize=1)
 def cpu_op_available() -> bool:
     """Build (first call only) and load the ops; False, said once on stderr, where that fails."""
-    if hasattr(torch.ops.nerfspec_hashgrid, "forward"):
-        return True
-    error: Exception | None = None
-    for cflags in FLAG_SETS:
-        try:
-            _build_and_load(cflags)
-            return True
-        except Exception as exc:  # any build or load failure: try the next flags, then PyTorch
-            error = exc
-    reason = " ".join(str(error).split())[:300]
-    print(f"note: the hash-grid C++ op is unavailable ({type(error).__name__}: {reason}); "
-          "using the PyTorch implementation", file=sys.stderr, flush=True)
-    return False
+    return load_op("nerfspec_hashgrid", str(SOURCE), "hash-grid")
 
 
 class HashGridCpuFunction(torch.autograd.Function):

@@ -98,7 +98,7 @@ void check_points(const at::Tensor& points) {
               "points must be a contiguous float32 CPU tensor of shape (N, 3)");
 }
 
-constexpr int kBlock = 32;  // points whose corner rows are prefetched together
+constexpr int kBlock = 64;  // points whose corner rows are prefetched together
 
 template <int F>
 void forward_kernel(const float* pts, const float* table, float* out, const std::vector<Level>& levels,
@@ -198,9 +198,37 @@ at::Tensor hash_grid_backward(const at::Tensor& grad_out, const at::Tensor& poin
   return grad_table;
 }
 
+struct AdamConstants {
+  float beta1, beta2, eps, step_size, bias2_sqrt;
+};
+
+// The entries [begin, end) in chunks of 16: a chunk without gradient is skipped after one read
+// of it; a chunk with some is updated without branches (entries without gradient keep their
+// old values), which the compiler vectorises (hence the restrict pointers).
+void lazy_adam_range(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
+                     float* __restrict__ v, int64_t begin, int64_t end, const AdamConstants& c) {
+  constexpr int64_t kChunk = 16;
+  for (int64_t c0 = begin; c0 < end; c0 += kChunk) {
+    const int64_t c1 = std::min(c0 + kChunk, end);
+    bool any = false;
+    for (int64_t i = c0; i < c1; ++i) any |= g[i] != 0.f;
+    if (!any) continue;
+    for (int64_t i = c0; i < c1; ++i) {
+      const float gi = g[i], mi_old = m[i], vi_old = v[i], pi_old = p[i];
+      const bool touched = gi != 0.f;
+      const float mi = c.beta1 * mi_old + (1.f - c.beta1) * gi;
+      const float vi = c.beta2 * vi_old + (1.f - c.beta2) * gi * gi;
+      const float update = c.step_size * mi / (std::sqrt(vi) / c.bias2_sqrt + c.eps);
+      m[i] = touched ? mi : mi_old;
+      v[i] = touched ? vi : vi_old;
+      p[i] = touched ? pi_old - update : pi_old;
+    }
+  }
+}
+
 // Adam on a float32 tensor, skipping every entry whose gradient is exactly 0 (its value and
 // moments stay as they are), as Mueller et al. do for the hash tables: a batch touches a small
-// share of the rows, so the step reads the gradient and updates only those entries.
+// share of the rows.
 //   m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)      (torch.optim.Adam's formula)
 void sparse_adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
@@ -211,23 +239,16 @@ void sparse_adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& exp
                 "param, grad and moments must be contiguous float32 CPU tensors of one size");
   }
   TORCH_CHECK(step >= 1, "step counts from 1");
-  const float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2), e = static_cast<float>(eps);
-  const float step_size = static_cast<float>(lr / (1.0 - std::pow(beta1, static_cast<double>(step))));
-  const float bias2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step))));
+  const double t = static_cast<double>(step);
+  const AdamConstants c{static_cast<float>(beta1), static_cast<float>(beta2), static_cast<float>(eps),
+                        static_cast<float>(lr / (1.0 - std::pow(beta1, t))),
+                        static_cast<float>(std::sqrt(1.0 - std::pow(beta2, t)))};
   float* p = param.data_ptr<float>();
   const float* g = grad.data_ptr<float>();
   float* m = exp_avg.data_ptr<float>();
   float* v = exp_avg_sq.data_ptr<float>();
   at::parallel_for(0, param.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const float gi = g[i];
-      if (gi == 0.f) continue;
-      const float mi = b1 * m[i] + (1.f - b1) * gi;
-      const float vi = b2 * v[i] + (1.f - b2) * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] -= step_size * mi / (std::sqrt(vi) / bias2_sqrt + e);
-    }
+    lazy_adam_range(p, g, m, v, begin, end, c);
   });
 }
 
