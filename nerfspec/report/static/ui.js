@@ -4,8 +4,9 @@
 (function () {
   "use strict";
 
-  const PALETTE = ["#2f5fd0", "#d9480f", "#2b8a3e", "#ae3ec9", "#e8590c", "#0c8599", "#c2255c",
-                   "#5c940d", "#1864ab", "#862e9c"];
+  // Matplotlib's tab10: ten hues that stay apart (two oranges here made basic and rffca look alike)
+  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                   "#7f7f7f", "#bcbd22", "#17becf"];
 
   // -- small helpers ------------------------------------------------------------------------
   function el(tag, props, children) {
@@ -151,7 +152,11 @@
     const npoints = Math.max.apply(null, spec.series.map((s) => s.xs.length).concat([0]));
     const positive = spec.series.every((s) => s.ys.every((y) => y === null || y > 0));
     const logY = spec.logY && positive;
-    const xAxis = { label: spec.xLabel, size: 40 };
+    // uPlot's default tick labels keep at most 3 decimals (0.0015 shows as 0.001): label
+    // small values with their significant digits instead
+    const tickValues = (u, vals) => vals.map((v) => (v === null || v === undefined ? "" :
+      (Math.abs(v) >= 1000 ? v.toLocaleString("en-US") : String(+v.toPrecision(6)))));
+    const xAxis = { label: spec.xLabel, size: 40, values: tickValues };
     if (spec.xTicks) {
       xAxis.values = (u, vals) => vals.map((v) => (Number.isInteger(v) && spec.xTicks[v] !== undefined ? spec.xTicks[v] : ""));
       xAxis.splits = () => spec.xTicks.map((_, i) => i);
@@ -161,7 +166,7 @@
       width: Math.max(240, (box.clientWidth || 360) - 8),
       height: spec.height || 200,
       scales: { x: { time: false, distr: spec.logX ? 3 : 1, log: 2 }, y: { distr: logY ? 3 : 1 } },
-      axes: [xAxis, { label: spec.yLabel || "", size: 56 }],
+      axes: [xAxis, { label: spec.yLabel || "", size: 56, values: tickValues }],
       cursor: { drag: { x: true, y: false }, focus: { prox: 24 } },
       legend: { live: true },
       series: [{ label: spec.xLabel || "x", value: (u, v) => (v === null || v === undefined ? "–" : (spec.xTicks ? spec.xTicks[v] : +v.toPrecision(6))) }].concat(
