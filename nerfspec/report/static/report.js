@@ -107,9 +107,13 @@
     }
   }
 
-  function figure(src, caption, alt) {
+  // size [w, h], where known, reserves the image's box before it loads, so lazy images further
+  // down do not move the page (and do load when scrolled to)
+  function figure(src, caption, alt, size) {
+    const attrs = { src: src, alt: alt || caption, loading: "lazy", decoding: "async" };
+    if (size) { attrs.width = size[0]; attrs.height = size[1]; }
     return el("figure", {}, [
-      src ? el("img", { src: src, alt: alt || caption, loading: "lazy", decoding: "async" })
+      src ? el("img", attrs)
           : el("div", { class: "missing", text: "not available" }),
       el("figcaption", { text: caption, title: caption }),
     ]);
@@ -161,6 +165,7 @@
       } }));
       const gallery = el("div", { class: "views" });
       s.appendChild(gallery);
+      const size = (evals.find((e) => e && e.size) || {}).size || null;
       for (const k of indices) {
         const gt = evals.map((e) => byView(e, k)).find((v) => v && v.gt);
         const caption = evals.map((e, i) => {
@@ -175,15 +180,15 @@
         if (!multi) {
           const v = byView(evals[0], k) || {};
           grid.style.gridTemplateColumns = "repeat(3, minmax(0, 400px))";
-          grid.appendChild(figure(gt ? gt.gt : null, "ground truth"));
-          grid.appendChild(figure(v.render, "render"));
-          grid.appendChild(figure(v.error, "error" + (isNum(v.max_error) ? " (max " + fmt(v.max_error, 3) + ")" : "")));
+          grid.appendChild(figure(gt ? gt.gt : null, "ground truth", null, size));
+          grid.appendChild(figure(v.render, "render", null, size));
+          grid.appendChild(figure(v.error, "error" + (isNum(v.max_error) ? " (max " + fmt(v.max_error, 3) + ")" : ""), null, size));
         } else {
           grid.style.gridTemplateColumns = "repeat(" + (list.length + 1) + ", minmax(0, 320px))";
-          grid.appendChild(figure(gt ? gt.gt : null, "ground truth"));
-          evals.forEach((e, i) => { const v = byView(e, k) || {}; grid.appendChild(figure(v.render, label(list[i]))); });
+          grid.appendChild(figure(gt ? gt.gt : null, "ground truth", null, size));
+          evals.forEach((e, i) => { const v = byView(e, k) || {}; grid.appendChild(figure(v.render, label(list[i]), null, size)); });
           grid.appendChild(el("div"));
-          evals.forEach((e, i) => { const v = byView(e, k) || {}; grid.appendChild(figure(v.error, "error " + label(list[i]))); });
+          evals.forEach((e, i) => { const v = byView(e, k) || {}; grid.appendChild(figure(v.error, "error " + label(list[i]), null, size)); });
         }
         gallery.appendChild(card);
       }
