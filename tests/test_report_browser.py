@@ -159,6 +159,17 @@ def test_every_image_and_the_video_load(run_page, run_report):
     assert all(ok for _, ok in media["videos"])
 
 
+def test_view_images_reserve_their_size_before_loading(run_page, run_report):
+    """Lazy images without a size start 0 px high: the page grows as they load and ones further
+    down are skipped by a reader's (or a screenshot's) scroll. Each view image gives its size."""
+    metrics = json.loads((run_report["run"] / "eval_test" / "metrics.json").read_text())
+    sizes = run_page.eval("""() => [...document.querySelectorAll('.view figure img')]
+        .map(i => [i.getAttribute('width'), i.getAttribute('height')])""")
+    assert len(sizes) == 3 * len(metrics["views"])
+    height, width = iio.imread(run_report["run"] / "eval_test" / "r_0.png").shape[:2]
+    assert all(w == str(width) and h == str(height) for w, h in sizes), sizes
+
+
 def test_mesh_viewer_draws_and_follows_a_drag(run_page):
     viewers = run_page.eval("() => window.nerfspecReport.viewers.map(v => [v.key, v.ready, v.error, v.empty])")
     assert len(viewers) == 2 and all(ready and err is None and not empty for _, ready, err, empty in viewers), viewers
