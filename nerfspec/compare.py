@@ -45,6 +45,7 @@ from nerfspec.config import (
     read_toml,
 )
 from nerfspec.errors import NerfspecError
+from nerfspec.render.background import eval_background
 from nerfspec.spectrum import default_band_edges, residual_band_power
 
 STATE_NAME = "compare.json"
@@ -342,13 +343,11 @@ class CurveRecorder:
     def __init__(self, run_dir: Path, cfg: Config, points: int, every: int, max_bands: int,
                  start_elapsed_s: float = 0.0):
         from nerfspec.data.dataset import load_split
-        from nerfspec.render.background import background_colour
 
         self.path, self.cfg, self.points = run_dir / STATE_NAME, cfg, points
         self.split = load_split(cfg.data, "test")
         self.views = curve_views(len(self.split), every)
         self.edges = default_band_edges(self.split.height, self.split.width, max_bands)
-        self.background = background_colour(cfg.data.eval_background)
         self.state = load_state(run_dir)
         self.state.update(band_edges=[float(e) for e in self.edges], curve_views=self.views)
         self.state["curve"] = reindex_curve(self.state.get("curve", []), cfg, points)
@@ -376,7 +375,7 @@ class CurveRecorder:
         with torch.random.fork_rng(devices=devices):
             field_.eval()
             scores = score_views(field_, estimator, self.split, self.views,
-                                 self.background if learned is None else learned,
+                                 eval_background(self.cfg.data.eval_background, learned),
                                  self.cfg.eval.chunk_rays, self.edges)
         field_.train(was_training)
         self.state["curve"].append({"index": index, "step": step, "elapsed_s": elapsed_s, **scores})

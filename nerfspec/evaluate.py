@@ -16,7 +16,7 @@ from nerfspec.data.dataset import load_split
 from nerfspec.metrics import psnr, ssim
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
-from nerfspec.render.background import background_colour
+from nerfspec.render.background import eval_background
 from nerfspec.run import atomic_write_bytes
 
 
@@ -46,7 +46,7 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
     data = load_split(cfg.data, split)
     out_dir = Path(out_dir) if out_dir is not None else run.run_dir / f"eval_{split}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    bg = run.background if run.background is not None else background_colour(cfg.data.eval_background)
+    bg = eval_background(cfg.data.eval_background, run.background)
     views = list(range(0, len(data), every))
     per_view, band_err = [], {}
     startup_s = warm_up(run.field, run.estimator, data.cameras, views[0], bg)

@@ -14,6 +14,7 @@ from nerfspec.data.generate import Photography
 from nerfspec.data.scenes import SCENES_DIR, make_scene
 from nerfspec.evaluate import evaluate
 from nerfspec.models import load_run
+from nerfspec.render.background import eval_background
 from nerfspec.render.renderer import render_image
 from nerfspec.run import read_run_config
 from nerfspec.train import Trainer, train
@@ -101,3 +102,10 @@ def test_fixed_colour_runs_render_their_colour_as_background(tiny_scene, tmp_pat
     split = load_split(run.cfg.data, "test")
     out = render_image(run.field, run.estimator, split.cameras, 0, torch.tensor([1.0, 0.0, 0.0]), 512)
     assert np.allclose(out["background"].numpy(), [1.0, 0.0, 0.0])
+
+
+def test_eval_background_prefers_the_learned_one():
+    learned = torch.nn.Identity()
+    assert eval_background("black", learned) is learned
+    assert torch.equal(eval_background("black"), torch.zeros(3))
+    assert torch.equal(eval_background("white", None), torch.ones(3))

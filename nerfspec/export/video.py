@@ -29,7 +29,7 @@ from nerfspec.evaluate import to_uint8
 from nerfspec.export.smooth_path import interpolate_path
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
-from nerfspec.render.background import background_colour
+from nerfspec.render.background import background_colour, eval_background
 
 PATHS = ("orbit", "spiral", "test", "interpolate")
 OUTPUTS = ("rgb", "depth", "opacity")
@@ -197,9 +197,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     out_dir = Path(out_dir) if out_dir is not None else run.run_dir / "video"
     out_dir.mkdir(parents=True, exist_ok=True)
     bg = background_colour(cfg.data.eval_background)
-    # a learned background (by ray direction) replaces the colour behind the scene
-    learned = getattr(run, "background", None)
-    render_bg = bg if learned is None else learned
+    render_bg = eval_background(cfg.data.eval_background, run.background)  # a learned one where the run has it
     near, far = box_near_far(poses[:, :3, 3], aabb)
     cameras = Cameras.pinhole(poses, width, height, focal)
     streams = ["+".join(outputs)] if layout == "side" else list(outputs)
@@ -214,7 +212,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
         for d in frame_dirs.values():
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True)
-    warm_up(run.field, run.estimator, cameras, 0, bg)  # one-off costs stay out of the per-frame time
+    warm_up(run.field, run.estimator, cameras, 0, render_bg)  # one-off costs stay out of the per-frame time
     render_s = 0.0
     try:
         for k in tqdm(range(len(poses)), desc=f"render {path}", unit="frame", disable=quiet, dynamic_ncols=True):

@@ -43,7 +43,7 @@ from nerfspec.models import (
     pick_device,
 )
 from nerfspec.precision import resolve_precision
-from nerfspec.render.background import background_colour
+from nerfspec.render.background import eval_background
 from nerfspec.render.carving import carve_empty_cells
 from nerfspec.render.renderer import render_image
 from nerfspec.run import checkpoint_paths, load_checkpoint, save_checkpoint, write_run_info
@@ -302,20 +302,14 @@ class Trainer:
         params = list(self.field.parameters())
         return params + (list(self.background.parameters()) if self.background is not None else [])
 
-    def render_background(self):
-        """What evaluation composites onto: the learned background, or data.eval_background."""
-        if self.background is not None:
-            return self.background
-        return background_colour(self.cfg.data.eval_background)
-
     # -- validation ----------------------------------------------------------------------
     def validation_image(self) -> tuple[float, Tensor] | None:
         if self.val_split is None:
             return None
         split, cfg = self.val_split, self.cfg
         self.field.eval()
-        out = render_image(self.field, self.estimator, split.cameras, 0, self.render_background(),
-                           cfg.eval.chunk_rays)
+        out = render_image(self.field, self.estimator, split.cameras, 0,
+                           eval_background(cfg.data.eval_background, self.background), cfg.eval.chunk_rays)
         target = composite(split.images[0].float() / 255.0, out["background"])
         return psnr(out["rgb"], target), torch.cat([out["rgb"], target], dim=1)
 
