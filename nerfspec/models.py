@@ -18,7 +18,7 @@ from torch import nn
 
 from nerfspec.config import Config
 from nerfspec.errors import CheckpointError, NerfspecError
-from nerfspec.fields import RadianceField, build_field
+from nerfspec.fields import FieldBase, build_field
 from nerfspec.fields.background import build_background
 from nerfspec.render.grid import OccupancyGrid, build_estimator, is_nerfacc_state, state_from_nerfacc
 from nerfspec.run import load_checkpoint, read_run_config
@@ -33,7 +33,7 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_models(cfg: Config, device: torch.device) -> tuple[RadianceField, OccupancyGrid]:
+def build_models(cfg: Config, device: torch.device) -> tuple[FieldBase, OccupancyGrid]:
     """The field and the occupancy grid of ``cfg`` on ``device`` (random parts from train.seed)."""
     aabb = torch.tensor(cfg.data.aabb, dtype=torch.float32)
     field = build_field(cfg.field, aabb, cfg.train.seed).to(device)
@@ -86,7 +86,7 @@ def load_estimator_state(estimator: OccupancyGrid, state: dict, where: Path) -> 
 class LoadedRun:
     run_dir: Path
     cfg: Config
-    field: RadianceField
+    field: FieldBase
     estimator: OccupancyGrid
     step: int
     device: torch.device

@@ -9,11 +9,8 @@ from nerfspec.fields.heads import DensityColourHeads, density_activation, normal
 from nerfspec.precision import network_autocast
 
 
-class RadianceField(nn.Module):
-    """A field over world points x (N, 3) in the box ``aabb``.
-
-    Subclasses implement ``features(v) -> (N, width)`` on box-normalised points v in [0, 1]^3;
-    this class adds the shared heads. Public verbs:
+class FieldBase(nn.Module):
+    """A field over world points x (N, 3) in the box ``aabb``. Public verbs:
 
     - ``density(x) -> (N,)`` sigma >= 0, what the occupancy grid and mesh export need;
     - ``forward(x, dirs) -> (sigma (N,), rgb (N, 3))``, float32 whatever the precision;
@@ -23,6 +20,45 @@ class RadianceField(nn.Module):
     - ``scalars() -> dict``: extra numbers to log (mask values, attention per octave);
     - ``param_groups() -> list[dict]``: parameters by optimiser group ("encoding" for learned
       encodings, "network" for the rest), each ``{"name", "params"}``.
+
+    Subclasses implement ``geometry`` and ``colour``; the rest follows from them here.
+    """
+
+    def geometry(self, x: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def colour(self, h: Tensor, dirs: Tensor | None) -> Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def density(self, x: Tensor) -> Tensor:
+        """(N,) sigma >= 0, float32."""
+        return self.geometry(x)[0]
+
+    def forward(self, x: Tensor, dirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """sigma (N,) and rgb (N, 3) in [0, 1], both float32."""
+        sigma, h = self.geometry(x)
+        return sigma, self.colour(h, dirs)
+
+    def set_progress(self, step: int, fraction: float) -> None:
+        """Called by the trainer before each step; fraction in [0, 1] of the run's budget."""
+
+    def scalars(self) -> dict[str, float]:
+        return {}
+
+    def param_groups(self) -> list[dict]:
+        """Optimiser groups: the encoding's own parameters (if it has any) and the rest."""
+        encoding = getattr(self, "encoding", None)
+        own = {id(p) for p in encoding.parameters()} if isinstance(encoding, nn.Module) else set()
+        groups = [{"name": "encoding", "params": [p for p in self.parameters() if id(p) in own]},
+                  {"name": "network", "params": [p for p in self.parameters() if id(p) not in own]}]
+        return [g for g in groups if g["params"]]
+
+
+class RadianceField(FieldBase):
+    """A field of an input mapping and the shared MLP heads.
+
+    Subclasses implement ``features(v) -> (N, width)`` on box-normalised points v in [0, 1]^3;
+    this class adds the shared heads.
 
     Precision (nerfspec/precision.py): ``features`` computes the encoding in float32 and runs
     its network under ``self.autocast``; the heads' products run there too, the direction
@@ -60,24 +96,3 @@ class RadianceField(nn.Module):
         with self.autocast(h):
             rgb = self.heads.colour_logits(h, dir_feats)
         return torch.sigmoid(rgb.float())
-
-    def density(self, x: Tensor) -> Tensor:
-        return self.geometry(x)[0]
-
-    def forward(self, x: Tensor, dirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        sigma, h = self.geometry(x)
-        return sigma, self.colour(h, dirs)
-
-    def set_progress(self, step: int, fraction: float) -> None:
-        """Called by the trainer before each step; fraction in [0, 1] of the run's budget."""
-
-    def scalars(self) -> dict[str, float]:
-        return {}
-
-    def param_groups(self) -> list[dict]:
-        """Optimiser groups: the encoding's own parameters (if it has any) and the rest."""
-        encoding = getattr(self, "encoding", None)
-        own = {id(p) for p in encoding.parameters()} if isinstance(encoding, nn.Module) else set()
-        groups = [{"name": "encoding", "params": [p for p in self.parameters() if id(p) in own]},
-                  {"name": "network", "params": [p for p in self.parameters() if id(p) not in own]}]
-        return [g for g in groups if g["params"]]

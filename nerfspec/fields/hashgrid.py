@@ -8,9 +8,9 @@
 The colour MLP sees all 1 + G outputs of the density MLP, as in the paper. The encodings (hash
 grid, view direction) run in float32 outside any autocast; only the MLPs run under the field's
 precision (bf16 where ``field.precision`` resolves to it; nerfspec/precision.py). The field keeps
-the verbs of ``RadianceField`` (``aabb``, ``density``, ``forward``, ``geometry``, ``colour``,
-``set_progress``, ``scalars``, ``param_groups``: the tables are the "encoding" group, which
-``train.lr_encoding`` sets, the MLPs the "network" group).
+the verbs of ``FieldBase`` (its own ``geometry``, ``colour``, ``set_progress`` and ``scalars``;
+``param_groups`` puts the tables in the "encoding" group, which ``train.lr_encoding`` sets, the
+MLPs in the "network" group).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from nerfspec.config import HashGridConfig
 from nerfspec.encodings import PositionalEncoding
 from nerfspec.encodings.hashgrid import HashGridEncoding
 from nerfspec.encodings.spherical import SphericalHarmonicsEncoding
+from nerfspec.fields.base import FieldBase
 from nerfspec.fields.heads import density_activation, normalise_to_box
 from nerfspec.precision import network_autocast
 
@@ -46,7 +47,7 @@ def level_window(fraction: float, window_fraction: float, levels: int) -> float:
     return 1.0 + (levels - 1) * min(1.0, fraction / window_fraction)
 
 
-class HashGridField(nn.Module):
+class HashGridField(FieldBase):
     """sigma, rgb at world points x (N, 3) in the box ``aabb`` (see the module docstring)."""
 
     def __init__(self, cfg: HashGridConfig, aabb: Tensor, view_dirs: bool = True, dir_octaves: int = 4,
@@ -101,15 +102,6 @@ class HashGridField(nn.Module):
             rgb = self.colour_mlp(inputs)
         return torch.sigmoid(rgb.float())
 
-    def density(self, x: Tensor) -> Tensor:
-        """(N,) sigma >= 0, float32."""
-        return self.geometry(x)[0]
-
-    def forward(self, x: Tensor, dirs: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """sigma (N,) and rgb (N, 3) in [0, 1], both float32."""
-        sigma, geo = self.geometry(x)
-        return sigma, self.colour(geo, dirs)
-
     def set_progress(self, step: int, fraction: float) -> None:
         """Coarse-to-fine: the level window opens over ``window_fraction`` of the run."""
         self.encoding.window = level_window(fraction, self.window_fraction, self.encoding.levels)
@@ -120,9 +112,3 @@ class HashGridField(nn.Module):
         for l, rms in enumerate(self.encoding.level_rms()):
             out[f"hashgrid/level_{l:02d}_rms"] = rms
         return out
-
-    def param_groups(self) -> list[dict]:
-        """[{"name": "encoding", "params": [table]}, {"name": "network", "params": [MLP weights]}]."""
-        network = [p for name, p in self.named_parameters() if not name.startswith("encoding.")]
-        return [{"name": "encoding", "params": [self.encoding.table]},
-                {"name": "network", "params": network}]

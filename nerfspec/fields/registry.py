@@ -13,7 +13,7 @@ from nerfspec.encodings import (
     IdentityEncoding,
     PositionalEncoding,
 )
-from nerfspec.fields.base import RadianceField
+from nerfspec.fields.base import FieldBase
 from nerfspec.fields.mlp import MLPField
 
 
@@ -30,7 +30,7 @@ def build_encoding(cfg: FieldConfig, generator: torch.Generator) -> Encoding:
     raise ValueError(f"encoding {cfg.encoding!r} has no MLP mapping")
 
 
-def build_field(cfg: FieldConfig, aabb: Tensor, seed: int = 0) -> RadianceField:
+def build_field(cfg: FieldConfig, aabb: Tensor, seed: int = 0) -> FieldBase:
     """The field for ``cfg``; random parts (B, initial weights) come from ``seed``."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
