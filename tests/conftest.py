@@ -30,6 +30,13 @@ def tiny_scene(tmp_path_factory) -> Path:
     return make_tiny_scene(tmp_path_factory.mktemp("scene") / "default", size=32, views=20)
 
 
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """Downscaled capture images are cached under $XDG_CACHE_HOME: one cache per test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 def tiny_config_dict(scene: Path, out: Path, **train) -> dict:
     """A small, fast field and sampler on ``scene``; runs go under ``out``."""
     return {

@@ -44,9 +44,7 @@ def capture(tmp_path_factory) -> Path:
     return make_capture(tmp_path_factory.mktemp("capture") / "cap")
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def data(root: Path, **values) -> DataConfig:

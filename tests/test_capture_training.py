@@ -28,9 +28,7 @@ def capture(tmp_path_factory):
                       views=12, progress=False, photo=photo)
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def capture_config(capture, out, model="mlp", **train):

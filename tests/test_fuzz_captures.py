@@ -186,8 +186,7 @@ def outcome(data: DataConfig) -> str | None:
     return None
 
 
-def test_fuzz_captures(base, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+def test_fuzz_captures(base, tmp_path, private_cache, capsys):
     rng = random.Random(20240917)
     counts = {"ok": 0, "error": 0}
     for i in range(VARIANTS):
