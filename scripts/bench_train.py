@@ -9,7 +9,14 @@ so the training pass splits into the field and everything around it. Prints rays
 ms/step and the shares, and, for MLP fields, the achieved GFLOP/s next to a measured GEMM. The
 first ``--warmup`` steps (occupancy grid still coarse) are trained but not timed.
 
+``--count`` times nothing: it counts the aten ops (about one kernel launch each on a GPU) and the
+host waits of a training step, a step with an occupancy-grid update and a rendered chunk of
+``--chunk`` rays, on the code path a CUDA device takes (PyTorch hash grid, one-pass early stop,
+dense Adam, device counters read only at log steps), run here on the CPU. The CPU's ray-marching
+op stands in for nerfacc's traversal and counts as its one wait.
+
     python scripts/bench_train.py configs/lego_gauss.toml configs/lego_hashgrid.toml --set train.threads=2
+    python scripts/bench_train.py configs/lego_hashgrid_gpu.toml --count
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import torch
 import nerfspec.train.trainer as trainer_module
 from nerfspec.config import load_config
 from nerfspec.memory import keep_freed_memory
+from nerfspec.opcount import OpCounter
 from nerfspec.precision import resolve_precision
+from nerfspec.render.renderer import render_rays_inference
 from nerfspec.train import Trainer
 
 PARTS = ("update", "batch", "sample", "optim", "training_pass")
@@ -128,6 +137,41 @@ def bench(config: str, overrides: list[str], warmup: int, steps: int) -> dict:
     }
 
 
+# the choices a CUDA device makes for itself, made explicit so the CPU takes the same path
+GPU_PATH = ["field.hashgrid.backend=torch", "sampler.early_stop_round=0",
+            "sampler.train_early_stop=separate", "train.lazy_tables=off"]
+
+
+def count(config: str, overrides: list[str], warmup: int, chunk: int) -> dict[str, OpCounter]:
+    """Op and host-wait counts on the GPU's code path (``GPU_PATH``) after ``warmup`` steps: a
+    training step without a grid update (not a log step), one with, and ``chunk`` rays of a
+    training view rendered for evaluation."""
+    cfg = load_config(config, overrides + GPU_PATH + ["train.val_every=0", "name=count"])
+    trainer = Trainer(cfg, run_dir=None, quiet=True)
+    every, log_every = cfg.sampler.update_every, cfg.train.log_every
+    # a GPU reads its fault counters only every log_every steps (train/faults.py)
+    trainer_module.sync_point = lambda device, step, n: step % n == 0
+    for _ in range(warmup):
+        trainer.train_step()
+    while trainer.step % every == 0 or (trainer.step + 1) % log_every == 0:
+        trainer.train_step()
+    counts = {}
+    with OpCounter() as counts["step"]:
+        trainer.train_step()
+    while trainer.step % every or (trainer.step + 1) % log_every == 0:
+        trainer.train_step()
+    with OpCounter() as counts["grid_update_step"]:
+        trainer.train_step()
+    origins, dirs = trainer.train_split.cameras[0].to(trainer.device).image_rays(0)
+    step = max(1, origins.shape[0] // chunk)
+    o, d = origins[::step][:chunk], dirs[::step][:chunk]
+    trainer.field.eval()
+    bg = torch.ones(3)
+    with OpCounter() as counts[f"render_{o.shape[0]}_rays"]:
+        render_rays_inference(trainer.field, trainer.estimator, o, d, bg)
+    return counts
+
+
 ROWS = [
     ("encoding", "{}"), ("early_stop", "{}"), ("precision", "{}"), ("threads", "{}"), ("parameters", "{:,}"),
     ("samples_per_ray", "{:.1f}"), ("rays_per_step", "{:.0f}"), ("occupied", "{:.3f}"),
@@ -168,11 +212,19 @@ def main(argv: list[str] | None = None) -> None:
                         help="override for every config (repeatable)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps first")
     parser.add_argument("--steps", type=int, default=30, help="timed steps")
+    parser.add_argument("--count", action="store_true",
+                        help="count ops and host waits on the GPU's code path instead of timing")
+    parser.add_argument("--chunk", type=int, default=4096, help="rays of the rendered chunk --count counts")
     parser.add_argument("--default-malloc", action="store_true",
                         help="leave glibc's allocator settings alone (for comparison)")
     args = parser.parse_args(argv)
     if not args.default_malloc:
         keep_freed_memory()  # as the nerfspec command does
+    if args.count:
+        for config in args.configs:
+            for name, c in count(config, args.overrides, args.warmup, args.chunk).items():
+                print(f"{config} {name}: {c.summary()}", flush=True)
+        return
     results = []
     for config in args.configs:
         results.append(bench(config, args.overrides, args.warmup, args.steps))
