@@ -12,7 +12,10 @@ from nerfspec.encodings.hashgrid_math import (
     corner_offsets,
     dense_index,
     grid_cell,
+    level_cells,
     level_indices,
+    level_rows,
+    level_weights_trilinear,
     level_is_dense,
     level_offsets,
     level_resolutions,
@@ -244,3 +247,47 @@ def test_auto_backend_differentiates_in_positions():
     assert not enc.uses_cpu_op(v)
     enc(v).sum().backward()
     assert v.grad is not None and v.grad.abs().sum() > 0
+
+
+def per_level_reference(v, table, layout):
+    """The encoding level by level from the per-level maths (one index computation per level)."""
+    feats = []
+    for res, offset, dense in zip(layout.resolutions, layout.offsets, layout.dense):
+        base, frac = grid_cell(v, res)
+        rows = level_indices(base, res, layout.table_size, bool(dense)) + offset
+        w = trilinear_weights(frac)
+        feats.append((table[rows] * w[..., None]).sum(1))
+    return torch.cat(feats, dim=1)
+
+
+def test_all_levels_at_once_equal_the_level_by_level_maths():
+    layout = GridLayout.build(6, 4, 96, 11)  # dense and hashed levels
+    g = torch.Generator().manual_seed(7)
+    table = torch.randn(layout.rows, 2, generator=g)
+    v = torch.cat([torch.rand(3000, 3, generator=g), torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])])
+    base, frac = grid_cell(v, 24)
+    all_base, all_frac = level_cells(v, torch.tensor([24.0]))
+    assert torch.equal(all_base[:, 0], base.long()) and torch.equal(all_frac[:, 0], frac)
+    assert torch.equal(level_weights_trilinear(frac[:, None])[:, 0], trilinear_weights(frac))
+    res, offsets, dense = layout.tensors()
+    all_rows = level_rows(level_cells(v, res.float())[0], res, offsets, dense, layout.table_size)
+    for l, (r, off, d) in enumerate(zip(layout.resolutions, layout.offsets, layout.dense)):
+        expect = level_indices(grid_cell(v, r)[0], r, layout.table_size, bool(d)) + off
+        assert torch.equal(all_rows[:, l], expect), f"level {l}"
+    torch.testing.assert_close(hash_grid_torch(v, table, layout), per_level_reference(v, table, layout),
+                               atol=1e-6, rtol=1e-6)
+
+
+def test_torch_path_op_count_does_not_grow_with_levels():
+    from nerfspec.opcount import OpCounter
+
+    counts = []
+    for levels in (2, 16):
+        v = torch.rand(100, 3, requires_grad=True)
+        layout = GridLayout.build(levels, 4, 256, 12)
+        table = torch.randn(layout.rows, 2, requires_grad=True)
+        levels_t = layout.tensors()
+        with OpCounter() as c:
+            hash_grid_torch(v, table, layout, levels_t).sum().backward()
+        counts.append(c.ops)
+    assert counts[0] == counts[1] and counts[1] <= 60, counts

@@ -23,13 +23,13 @@ from torch import Tensor, nn
 from nerfspec.encodings.fourier import Encoding, window_weights
 from nerfspec.encodings.hashgrid_cpp import cpu_op_available, hash_grid_cpu
 from nerfspec.encodings.hashgrid_math import (
-    grid_cell,
-    level_indices,
+    level_cells,
     level_is_dense,
     level_offsets,
     level_resolutions,
+    level_rows,
     level_table_sizes,
-    trilinear_weights,
+    level_weights_trilinear,
 )
 
 BACKENDS = ("auto", "torch", "cpp")
@@ -55,24 +55,29 @@ class GridLayout:
     def rows(self) -> int:
         return self.offsets[-1]
 
+    def tensors(self, device=None) -> tuple[Tensor, Tensor, Tensor]:
+        """(L,) int64 resolutions, (L,) int64 row offsets and (L,) bool dense flags."""
+        return (torch.tensor(self.resolutions, device=device), torch.tensor(self.offsets[:-1], device=device),
+                torch.tensor(self.dense, device=device).bool())
 
-def hash_grid_torch(v: Tensor, table: Tensor, layout: GridLayout) -> Tensor:
+
+def hash_grid_torch(v: Tensor, table: Tensor, layout: GridLayout,
+                    levels: tuple[Tensor, Tensor, Tensor] | None = None) -> Tensor:
     """gamma(v) in plain PyTorch: (N, 3) points in [0, 1]^3, (rows, F) table -> (N, L F).
 
-    The 8 L corner rows of every point are gathered and blended in one ``embedding_bag``
-    (weighted sum of 8 rows per level), whose backward scatter-adds into the table gradient
-    once for all levels.
+    All levels at once: one index computation gives the (N, L, 8) corner rows, and one
+    ``embedding_bag`` gathers and blends them (weighted sum of 8 rows per level), whose backward
+    scatter-adds into the table gradient once for all levels. The op count does not depend on L.
+    ``levels``: ``layout.tensors()`` on v's device, when the caller keeps them there.
     """
-    rows, weights = [], []
-    for res, offset, dense in zip(layout.resolutions, layout.offsets, layout.dense):
-        base, frac = grid_cell(v, res)
-        rows.append(level_indices(base, res, layout.table_size, bool(dense)) + offset)
-        weights.append(trilinear_weights(frac))
-    n, levels = v.shape[0], len(layout.resolutions)
-    rows_all = torch.stack(rows, dim=1).view(n * levels, 8)
-    weights_all = torch.stack(weights, dim=1).view(n * levels, 8).to(table.dtype)
-    feats = F.embedding_bag(rows_all, table, per_sample_weights=weights_all, mode="sum")
-    return feats.view(n, levels * table.shape[1])
+    resolutions, offsets, dense = layout.tensors(v.device) if levels is None else levels
+    base, frac = level_cells(v, resolutions.to(v.dtype))
+    rows = level_rows(base, resolutions, offsets, dense, layout.table_size)
+    weights = level_weights_trilinear(frac).to(table.dtype)
+    n, n_levels = v.shape[0], len(layout.resolutions)
+    feats = F.embedding_bag(rows.view(n * n_levels, 8), table, per_sample_weights=weights.view(n * n_levels, 8),
+                            mode="sum")
+    return feats.view(n, n_levels * table.shape[1])
 
 
 class HashGridEncoding(Encoding):
@@ -95,6 +100,9 @@ class HashGridEncoding(Encoding):
         self.table = nn.Parameter((init * 2.0 - 1.0) * init_scale)
         self.backend = backend
         self.window = float(levels)
+        # the layout as device tensors, moved with the module and not saved
+        for name, t in zip(("level_resolutions", "level_offsets", "level_dense"), self.layout.tensors()):
+            self.register_buffer(name, t, persistent=False)
 
     def level_weights(self) -> Tensor:
         """(L,) weights of the levels under the current window."""
@@ -118,7 +126,8 @@ class HashGridEncoding(Encoding):
                 lay = self.layout
                 feats = hash_grid_cpu(v, self.table, lay.offsets, lay.resolutions, lay.dense)
             else:
-                feats = hash_grid_torch(v, self.table, self.layout)
+                feats = hash_grid_torch(v, self.table, self.layout,
+                                        (self.level_resolutions, self.level_offsets, self.level_dense))
             if self.window < self.levels:
                 w = self.level_weights().to(feats.device).repeat_interleave(self.features_per_level)
                 feats = feats * w

@@ -126,3 +126,55 @@ def level_indices(base: Tensor, resolution: int, table_size: int, dense: bool) -
     if dense:
         return dense_index(corners, resolution)
     return spatial_hash(corners, table_size)
+
+
+# -- every level at once: the same maths as grid_cell / level_indices / trilinear_weights, with
+# the levels along a tensor dimension so the op count does not grow with L
+
+def level_cells(v: Tensor, resolutions: Tensor) -> tuple[Tensor, Tensor]:
+    """``grid_cell`` for every level: p = v N_l, base = clamp(floor(p), 0, N_l - 1), frac = p - base.
+
+    Args:
+        v: (N, 3) float points in [0, 1]^3.
+        resolutions: (L,) N_l, in v's dtype.
+    Returns:
+        base (N, L, 3) int64 lower corners, frac (N, L, 3) in v's dtype (differentiable in v).
+    """
+    p = v[:, None, :] * resolutions[:, None]
+    base = torch.minimum(p.detach().floor().clamp_(min=0), (resolutions - 1)[:, None])
+    return base.long(), p - base
+
+
+def level_weights_trilinear(frac: Tensor) -> Tensor:
+    """``trilinear_weights`` for every level: (N, L, 3) -> (N, L, 8), w_k = w_x w_y w_z with
+    w_i = frac_i where bit i of k is set, else 1 - frac_i (multiplied in the order x, y, z)."""
+    w = torch.stack([1.0 - frac, frac], dim=-1)  # (N, L, 3, 2)
+    wx, wy, wz = w.unbind(-2)
+    return (wx[..., None, None, :] * wy[..., None, :, None] * wz[..., :, None, None]).flatten(-3)
+
+
+def level_rows(base: Tensor, resolutions: Tensor, offsets: Tensor, dense: Tensor, table_size: int) -> Tensor:
+    """Rows in the whole table of the 8 corners of every level's cell: ``level_indices`` plus the
+    level's offset, for all levels in one pass.
+
+    Corner k = (x, y, z) bits of k; dense: x + (N_l + 1) y + (N_l + 1)^2 z; hashed:
+    (x P_0 mod T) XOR (y P_1 mod T) XOR (z P_2 mod T), equal to the hash mod T since T is a
+    power of two.
+
+    Args:
+        base: (N, L, 3) int64 lower corners (``level_cells``).
+        resolutions: (L,) int64 N_l.  offsets: (L,) int64 first row of each level.
+        dense: (L,) bool, levels indexed densely.  table_size: T, a power of two.
+    Returns:
+        (N, L, 8) int64 rows.
+    """
+    if table_size & (table_size - 1):
+        raise ValueError(f"table size {table_size} is not a power of two")
+    cx, cy, cz = torch.stack([base, base + 1], dim=-1).unbind(-2)  # (N, L, 2) each
+    s = (resolutions + 1)[:, None]
+    dense_rows = cx[..., None, None, :] + (s * cy)[..., None, :, None] + (s * s * cz)[..., :, None, None]
+    m = table_size - 1
+    hashed = (((cx * PRIMES[0]) & m)[..., None, None, :] ^ ((cy * PRIMES[1]) & m)[..., None, :, None]
+              ^ ((cz * PRIMES[2]) & m)[..., :, None, None])
+    rows = torch.where(dense[:, None, None, None], dense_rows, hashed) + offsets[:, None, None, None]
+    return rows.flatten(-3)
