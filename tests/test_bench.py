@@ -56,3 +56,17 @@ def test_bench_train_prints_configs_side_by_side(tiny_scene, tmp_path, capsys):
         cells = next(line for line in out.splitlines() if line.startswith(key))[34:].split()
         assert len(cells) == 2 and all(float(c.replace(",", "")) >= 0 for c in cells), key
     assert re.search(r"machine GEMM: float32 [\d.]+ GFLOP/s", out)
+
+
+def test_gpu_path_step_stays_within_its_launch_and_wait_ceilings(tiny_scene):
+    """lego_hashgrid_gpu.toml's step on the GPU's code path (smaller tables, grid and batch, which
+    change sizes, not the ops): <= 300 ops and <= 2 host waits (the marching op's allocation read
+    and the pruned samples' index), <= 600 ops with a grid update of one chunk."""
+    bench = load_script("bench_train")
+    config = Path(__file__).resolve().parents[1] / "configs" / "lego_hashgrid_gpu.toml"
+    counts = bench.count(str(config), [f"data.root={tiny_scene}", "train.rays_per_step=64",
+                                       "train.max_rays_per_step=64", "field.hashgrid.log2_table_size=15",
+                                       "sampler.grid_resolution=32", "sampler.update_cells=8192"], 20, 64)
+    step, update = counts["step"], counts["grid_update_step"]
+    assert step.ops <= 300 and step.waits <= 2, step.summary()
+    assert update.ops <= 600 and update.waits <= 2, update.summary()

@@ -85,3 +85,10 @@ def test_spherical_harmonics_are_orthonormal():
     assert SphericalHarmonicsEncoding(3)(d[:5].float()).shape == (5, 9)
     with pytest.raises(ValueError):
         spherical_harmonics(d, 5)
+
+
+def test_spherical_harmonics_encoding_is_the_formula_as_one_matrix_product():
+    d = torch.nn.functional.normalize(torch.randn(2000, 3, generator=torch.Generator().manual_seed(3)), dim=-1)
+    for degree in (1, 2, 4):
+        enc = SphericalHarmonicsEncoding(degree)
+        torch.testing.assert_close(enc(d), spherical_harmonics(d, degree), atol=2e-6, rtol=0)

@@ -269,8 +269,8 @@ def test_all_levels_at_once_equal_the_level_by_level_maths():
     all_base, all_frac = level_cells(v, torch.tensor([24.0]))
     assert torch.equal(all_base[:, 0], base.long()) and torch.equal(all_frac[:, 0], frac)
     assert torch.equal(level_weights_trilinear(frac[:, None])[:, 0], trilinear_weights(frac))
-    res, offsets, dense = layout.tensors()
-    all_rows = level_rows(level_cells(v, res.float())[0], res, offsets, dense, layout.table_size)
+    lv = layout.tensors()
+    all_rows = level_rows(level_cells(v, lv.resolutions)[0], lv.multipliers, lv.masks, lv.offsets, lv.dense)
     for l, (r, off, d) in enumerate(zip(layout.resolutions, layout.offsets, layout.dense)):
         expect = level_indices(grid_cell(v, r)[0], r, layout.table_size, bool(d)) + off
         assert torch.equal(all_rows[:, l], expect), f"level {l}"

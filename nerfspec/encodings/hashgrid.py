@@ -15,6 +15,7 @@ builds, and ``torch`` otherwise. Features are float32 whatever the ambient autoc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,7 @@ from nerfspec.encodings.fourier import Encoding, window_weights
 from nerfspec.encodings.hashgrid_cpp import cpu_op_available, hash_grid_cpu
 from nerfspec.encodings.hashgrid_math import (
     level_cells,
+    level_index_terms,
     level_is_dense,
     level_offsets,
     level_resolutions,
@@ -55,14 +57,26 @@ class GridLayout:
     def rows(self) -> int:
         return self.offsets[-1]
 
-    def tensors(self, device=None) -> tuple[Tensor, Tensor, Tensor]:
-        """(L,) int64 resolutions, (L,) int64 row offsets and (L,) bool dense flags."""
-        return (torch.tensor(self.resolutions, device=device), torch.tensor(self.offsets[:-1], device=device),
-                torch.tensor(self.dense, device=device).bool())
+    def tensors(self, device=None) -> "LevelTensors":
+        """The layout as tensors for ``hash_grid_torch``."""
+        mult, masks = level_index_terms(self.resolutions, self.dense, self.table_size)
+        t = LevelTensors(torch.tensor(self.resolutions, dtype=torch.float32), mult, masks,
+                         torch.tensor(self.offsets[:-1]), torch.tensor(self.dense).bool())
+        return LevelTensors(*(x.to(device) for x in t))
 
 
-def hash_grid_torch(v: Tensor, table: Tensor, layout: GridLayout,
-                    levels: tuple[Tensor, Tensor, Tensor] | None = None) -> Tensor:
+class LevelTensors(NamedTuple):
+    """Every level's constants: resolutions (L,) float32, index multipliers (L, 3) and masks (L,)
+    (``level_index_terms``), row offsets (L,) int64, dense flags (L,) bool."""
+
+    resolutions: Tensor
+    multipliers: Tensor
+    masks: Tensor
+    offsets: Tensor
+    dense: Tensor
+
+
+def hash_grid_torch(v: Tensor, table: Tensor, layout: GridLayout, levels: LevelTensors | None = None) -> Tensor:
     """gamma(v) in plain PyTorch: (N, 3) points in [0, 1]^3, (rows, F) table -> (N, L F).
 
     All levels at once: one index computation gives the (N, L, 8) corner rows, and one
@@ -70,9 +84,9 @@ def hash_grid_torch(v: Tensor, table: Tensor, layout: GridLayout,
     scatter-adds into the table gradient once for all levels. The op count does not depend on L.
     ``levels``: ``layout.tensors()`` on v's device, when the caller keeps them there.
     """
-    resolutions, offsets, dense = layout.tensors(v.device) if levels is None else levels
-    base, frac = level_cells(v, resolutions.to(v.dtype))
-    rows = level_rows(base, resolutions, offsets, dense, layout.table_size)
+    lv = layout.tensors(v.device) if levels is None else levels
+    base, frac = level_cells(v, lv.resolutions.to(v.dtype))
+    rows = level_rows(base, lv.multipliers, lv.masks, lv.offsets, lv.dense)
     weights = level_weights_trilinear(frac).to(table.dtype)
     n, n_levels = v.shape[0], len(layout.resolutions)
     feats = F.embedding_bag(rows.view(n * n_levels, 8), table, per_sample_weights=weights.view(n * n_levels, 8),
@@ -101,8 +115,8 @@ class HashGridEncoding(Encoding):
         self.backend = backend
         self.window = float(levels)
         # the layout as device tensors, moved with the module and not saved
-        for name, t in zip(("level_resolutions", "level_offsets", "level_dense"), self.layout.tensors()):
-            self.register_buffer(name, t, persistent=False)
+        for name, t in self.layout.tensors()._asdict().items():
+            self.register_buffer(f"level_{name}", t, persistent=False)
 
     def level_weights(self) -> Tensor:
         """(L,) weights of the levels under the current window."""
@@ -126,8 +140,8 @@ class HashGridEncoding(Encoding):
                 lay = self.layout
                 feats = hash_grid_cpu(v, self.table, lay.offsets, lay.resolutions, lay.dense)
             else:
-                feats = hash_grid_torch(v, self.table, self.layout,
-                                        (self.level_resolutions, self.level_offsets, self.level_dense))
+                levels = LevelTensors(*(getattr(self, f"level_{k}") for k in LevelTensors._fields))
+                feats = hash_grid_torch(v, self.table, self.layout, levels)
             if self.window < self.levels:
                 w = self.level_weights().to(feats.device).repeat_interleave(self.features_per_level)
                 feats = feats * w

@@ -153,28 +153,35 @@ def level_weights_trilinear(frac: Tensor) -> Tensor:
     return (wx[..., None, None, :] * wy[..., None, :, None] * wz[..., :, None, None]).flatten(-3)
 
 
-def level_rows(base: Tensor, resolutions: Tensor, offsets: Tensor, dense: Tensor, table_size: int) -> Tensor:
+def level_index_terms(resolutions: list[int], dense: list[int], table_size: int) -> tuple[Tensor, Tensor]:
+    """Per-axis multipliers (L, 3) and masks (L,) int64 that make ``level_rows`` one formula for
+    dense and hashed levels: dense (1, N_l + 1, (N_l + 1)^2) with no mask (-1, every bit),
+    hashed the primes with mask T - 1."""
+    if table_size & (table_size - 1):
+        raise ValueError(f"table size {table_size} is not a power of two")
+    mult = [[1, r + 1, (r + 1) ** 2] if d else list(PRIMES) for r, d in zip(resolutions, dense)]
+    masks = [-1 if d else table_size - 1 for d in dense]
+    return torch.tensor(mult, dtype=torch.long), torch.tensor(masks, dtype=torch.long)
+
+
+def level_rows(base: Tensor, multipliers: Tensor, masks: Tensor, offsets: Tensor, dense: Tensor) -> Tensor:
     """Rows in the whole table of the 8 corners of every level's cell: ``level_indices`` plus the
     level's offset, for all levels in one pass.
 
-    Corner k = (x, y, z) bits of k; dense: x + (N_l + 1) y + (N_l + 1)^2 z; hashed:
-    (x P_0 mod T) XOR (y P_1 mod T) XOR (z P_2 mod T), equal to the hash mod T since T is a
-    power of two.
+    With per-axis terms a_i = (c_i m_i) AND mask (``level_index_terms``) of corner c = the (x, y, z)
+    bits of k added to base: dense levels a_x + a_y + a_z = x + (N_l + 1) y + (N_l + 1)^2 z,
+    hashed a_x XOR a_y XOR a_z = the spatial hash mod T (T a power of two divides 2^64, so
+    masking each product first gives the same bits).
 
     Args:
         base: (N, L, 3) int64 lower corners (``level_cells``).
-        resolutions: (L,) int64 N_l.  offsets: (L,) int64 first row of each level.
-        dense: (L,) bool, levels indexed densely.  table_size: T, a power of two.
+        multipliers: (L, 3), masks: (L,) from ``level_index_terms``.
+        offsets: (L,) int64 first row of each level.  dense: (L,) bool, levels indexed densely.
     Returns:
         (N, L, 8) int64 rows.
     """
-    if table_size & (table_size - 1):
-        raise ValueError(f"table size {table_size} is not a power of two")
-    cx, cy, cz = torch.stack([base, base + 1], dim=-1).unbind(-2)  # (N, L, 2) each
-    s = (resolutions + 1)[:, None]
-    dense_rows = cx[..., None, None, :] + (s * cy)[..., None, :, None] + (s * s * cz)[..., :, None, None]
-    m = table_size - 1
-    hashed = (((cx * PRIMES[0]) & m)[..., None, None, :] ^ ((cy * PRIMES[1]) & m)[..., None, :, None]
-              ^ ((cz * PRIMES[2]) & m)[..., :, None, None])
-    rows = torch.where(dense[:, None, None, None], dense_rows, hashed) + offsets[:, None, None, None]
+    c = torch.stack([base, base + 1], dim=-1)  # (N, L, 3, 2)
+    ax, ay, az = ((c * multipliers[:, :, None]) & masks[:, None, None]).unbind(-2)  # (N, L, 2) each
+    x, y, z = ax[..., None, None, :], ay[..., None, :, None], az[..., :, None, None]
+    rows = torch.where(dense[:, None, None, None], x + y + z, x ^ y ^ z) + offsets[:, None, None, None]
     return rows.flatten(-3)

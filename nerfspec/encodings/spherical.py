@@ -48,6 +48,22 @@ def spherical_harmonics(d: Tensor, degree: int) -> Tensor:
     return torch.stack(out, dim=-1)
 
 
+def monomials(d: Tensor) -> Tensor:
+    """(N, 3) -> (N, 40) products of up to three coordinates: [1, d_i, d_i d_j, d_i d_j d_k]
+    (all index orders, so duplicates; four ops whatever the degree)."""
+    q = (d[:, :, None] * d[:, None, :]).flatten(1)
+    c = (q[:, :, None] * d[:, None, :]).flatten(1)
+    return torch.cat([torch.ones_like(d[:, :1]), d, q, c], dim=1)
+
+
+def harmonics_matrix(degree: int) -> Tensor:
+    """(40, degree^2) float64 M with spherical_harmonics(d) = monomials(d) M for every d: each
+    Y_lm is a polynomial of degree < 4, so M is the exact minimum-norm least-squares fit of
+    ``spherical_harmonics`` on random (not only unit) points."""
+    d = torch.randn(256, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    return torch.linalg.pinv(monomials(d)) @ spherical_harmonics(d, degree)
+
+
 class SphericalHarmonicsEncoding(Encoding):
     """(N, 3) unit directions -> (N, degree^2) real spherical harmonics, in float32."""
 
@@ -56,7 +72,9 @@ class SphericalHarmonicsEncoding(Encoding):
         if not 1 <= degree <= MAX_SH_DEGREE:
             raise ValueError(f"spherical-harmonics degree must be in [1, {MAX_SH_DEGREE}], got {degree}")
         self.in_dim, self.out_dim, self.degree = 3, degree * degree, degree
+        # one matrix product instead of the formula's ~40 element-wise ops (kernels on a GPU)
+        self.register_buffer("matrix", harmonics_matrix(degree).float(), persistent=False)
 
     def forward(self, d: Tensor) -> Tensor:
         with torch.autocast(device_type=d.device.type, enabled=False):
-            return spherical_harmonics(d.float(), self.degree)
+            return monomials(d.float()) @ self.matrix

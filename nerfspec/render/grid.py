@@ -134,12 +134,15 @@ class OccupancyGrid(nn.Module):
         early_stop_eps = cfg.early_stop_eps if early_stop_eps is None else early_stop_eps
         if not len(samples) or (alpha_threshold <= 0 and early_stop_eps <= 0):
             return samples, 0
-        n_rays = origins.shape[0]
-        sigmas, evaluated = front_to_back_densities(
-            samples, samples.points(origins, dirs), density_fn, n_rays, early_stop_eps,
-            self.round_size(early_stop_eps))
-        visited = samples.select(evaluated)
-        kept = prune_samples(visited, sigmas[evaluated], n_rays, alpha_threshold, early_stop_eps)
+        n_rays, round_size = origins.shape[0], self.round_size(early_stop_eps)
+        points = samples.points(origins, dirs)
+        if round_size == 0:  # one pass: every sample visited, nothing to select
+            visited, sigmas = samples, density_fn(points).float()
+        else:
+            sigmas, evaluated = front_to_back_densities(samples, points, density_fn, n_rays, early_stop_eps,
+                                                        round_size)
+            visited, sigmas = samples.select(evaluated), sigmas[evaluated]
+        kept = prune_samples(visited, sigmas, n_rays, alpha_threshold, early_stop_eps)
         return kept, len(visited)
 
     def round_size(self, early_stop_eps: float) -> int:

@@ -28,8 +28,14 @@ class Samples:
         return int(self.ray_indices.shape[0])
 
     def select(self, mask: Tensor) -> "Samples":
-        """The samples where ``mask`` (S,) holds, order kept."""
-        return Samples(self.ray_indices[mask], self.t_starts[mask], self.t_ends[mask])
+        """The samples where ``mask`` (S,) holds, order kept: one index computation (the one
+        host wait, for the count) and three gathers, not three boolean masks."""
+        return self.take(mask.nonzero().squeeze(1))
+
+    def take(self, index: Tensor) -> "Samples":
+        """The samples at ``index`` (K,) long."""
+        return Samples(self.ray_indices.index_select(0, index), self.t_starts.index_select(0, index),
+                       self.t_ends.index_select(0, index))
 
     def points(self, origins: Tensor, dirs: Tensor) -> Tensor:
         """Midpoints (S, 3) of the samples on their rays."""

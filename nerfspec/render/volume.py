@@ -16,10 +16,14 @@ from torch import Tensor
 
 
 def segment_starts(ray_indices: Tensor, n_rays: int) -> tuple[Tensor, Tensor]:
-    """First sample index (n_rays,) and sample count (n_rays,) of each ray's segment."""
-    counts = torch.bincount(ray_indices, minlength=n_rays)
-    starts = torch.cumsum(counts, 0) - counts
-    return starts, counts
+    """First sample index (n_rays,) and sample count (n_rays,) of each ray's segment.
+
+    With ray_indices sorted (packed samples), start_r = #{s : ray_indices[s] < r} and
+    count_r = #{s : ray_indices[s] <= r} - start_r, by binary search: outputs of n_rays entries,
+    whose size is known without reading the data (``bincount`` reads the largest index back)."""
+    rays = torch.arange(n_rays + 1, device=ray_indices.device, dtype=ray_indices.dtype)
+    bounds = torch.searchsorted(ray_indices, rays)
+    return bounds[:-1], bounds[1:] - bounds[:-1]
 
 
 def exclusive_sum_packed(values: Tensor, ray_indices: Tensor, n_rays: int) -> Tensor:
@@ -52,10 +56,11 @@ def accumulate(values: Tensor | None, weights: Tensor, ray_indices: Tensor, n_ra
 def composite_weighted(weights: Tensor, t_starts: Tensor, t_ends: Tensor, rgbs: Tensor,
                        ray_indices: Tensor, n_rays: int) -> tuple[Tensor, Tensor, Tensor]:
     """rgb (n_rays, 3), opacity (n_rays, 1), depth (n_rays, 1) of packed samples with weights w (S,)."""
-    rgb = accumulate(rgbs, weights, ray_indices, n_rays)
-    opacity = accumulate(None, weights, ray_indices, n_rays)
-    depth = accumulate(((t_starts + t_ends) * 0.5)[:, None], weights, ray_indices, n_rays)
-    return rgb, opacity, depth
+    # one scatter for the three sums: [c, 1, t_mid] per sample
+    t_mid = ((t_starts + t_ends) * 0.5)[:, None]
+    values = torch.cat([rgbs.to(weights.dtype), torch.ones_like(t_mid), t_mid], dim=1)
+    out = accumulate(values, weights, ray_indices, n_rays)
+    return out[:, :3], out[:, 3:4], out[:, 4:5]
 
 
 def composite_rays(t_starts: Tensor, t_ends: Tensor, sigmas: Tensor, rgbs: Tensor,
