@@ -49,3 +49,13 @@ def test_bf16_field_keeps_encodings_and_directions_in_float32(encoding):
     v = (x - field.aabb[:3]) / (field.aabb[3:] - field.aabb[:3])
     assert torch.equal(seen["pos"], field.encoding(v))
     assert torch.equal(seen["dir"], field.heads.dir_encoding((d + 1) * 0.5))
+
+
+def test_cuda_auto_precision_ignores_emulated_bf16(monkeypatch):
+    """A GPU that only emulates bf16 (T4, V100) trains in float32."""
+    from nerfspec.precision import resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert resolve_precision("auto", "cuda") == "fp32"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert resolve_precision("auto", "cuda") == "bf16"

@@ -162,3 +162,11 @@ def test_native_march_keeps_exactly_the_pytorch_samples():
         assert torch.equal(a.t_starts, b.t_starts) and torch.equal(a.t_ends, b.t_ends)
     empty = march_grid(o[:0], d[:0], AABB, occupied, 0.05)
     assert len(empty) == 0
+
+
+def test_nerfacc_traversal_of_no_rays_returns_no_samples():
+    from nerfspec.render.kernels import nerfacc_traverse
+
+    idx, ts, te = nerfacc_traverse(torch.zeros(0, 3), torch.zeros(0, 3), torch.tensor([-1.0] * 3 + [1.0] * 3),
+                                   torch.ones(8, dtype=torch.bool), 0.1)
+    assert idx.shape == ts.shape == te.shape == (0,) and idx.dtype == torch.long

@@ -63,6 +63,9 @@ def nerfacc_traverse(origins: Tensor, dirs: Tensor, aabb: Tensor, binary: Tensor
     """nerfacc's grid traversal over a flat (R^3,) occupancy ``binary`` (x-major, as
     ``grid.grid_coords``): ray_indices (S,) long, t_starts (S,), t_ends (S,) sorted by ray
     then t. CUDA tensors only."""
+    if origins.shape[0] == 0:  # nerfacc's launch code divides by the ray count
+        empty = torch.zeros(0, device=origins.device)
+        return empty.long(), empty, empty
     from nerfacc.grid import traverse_grids
 
     r = round(binary.numel() ** (1 / 3))
