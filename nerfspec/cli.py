@@ -71,6 +71,11 @@ def _add_make_scene(sub) -> None:
     p.add_argument("--background", default=None, help="with --no-alpha: white (default), black, or sky "
                    "(a sky-over-ground environment by ray direction)")
     p.add_argument("--image-format", default="png", help="png (default) or jpg (quality 95; needs --no-alpha)")
+    p.add_argument("--variant", default="plain", help="with --format nerfstudio, write the same cameras the way "
+                   "other tools do: plain (default), windows (backslash file paths), blender_split "
+                   "(transforms_train/test.json with full intrinsics, no val file), distortion_params "
+                   "(nerfstudio's per-frame list), simple_radial (SIMPLE_RADIAL / RADIAL camera_model), "
+                   "two_sizes (every other frame 3/4 the size, intrinsics per frame)")
 
 
 def _add_check_data(sub) -> None:
@@ -301,7 +306,8 @@ def cmd_make_scene(args) -> int:
         raise NerfspecError(f"--distortion: {exc}") from None
     model = args.camera_model or ("opencv" if distortion else "pinhole")
     photo = Photography(format=args.format, lens_model=model, distortion=distortion, alpha=not args.no_alpha,
-                        background=args.background or "white", image_format=args.image_format)
+                        background=args.background or "white", image_format=args.image_format,
+                        variant=args.variant)
     out = make_scene(args.scene, args.out_dir, size=args.size, views=args.views, seed=args.seed, photo=photo)
     print(f"scene written to {out}")
     return 0
