@@ -83,7 +83,9 @@ def _add_check_data(sub) -> None:
                        description="Load every split of a dataset (a Blender scene, or a capture: a folder "
                        "with one transforms.json from ns-process-data or colmap2nerf.py) the way training "
                        "does and print one line per split (views, size, focal length, lens) and, for a "
-                       "capture, the world-to-scene transform. A bad dataset is one error line (exit 2).")
+                       "capture, the world-to-scene transform, which frames have masks, images in its folders "
+                       "that the file does not list, and whether aabb_scale is used. Notes about what is read "
+                       "but not used go to stderr. A bad dataset is one error line (exit 2).")
     p.add_argument("root", help="dataset folder (or a capture's .json file)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="a data setting, e.g. --set data.downscale=4 or --set data.normalize=none (repeatable)")
@@ -317,13 +319,19 @@ def cmd_check_data(args) -> int:
     from nerfspec.config import load_config
     from nerfspec.data.dataset import describe_split, is_capture, load_split, resolve_data
 
-    cfg = resolve_data(load_config(None, [*args.overrides, f"data.root={args.root!r}"]))
+    given = load_config(None, [*args.overrides, f"data.root={args.root!r}"])
+    cfg = resolve_data(given)
     for split in ("train", "val", "test"):
         print(describe_split(split, load_split(cfg.data, split)))
     if is_capture(args.root):
+        from nerfspec.data.capture_report import report_lines
+        from nerfspec.data.transforms_json import find_capture_file, parse_capture
+
         rows = [cfg.data.transform[4 * r:4 * r + 4] for r in range(3)]
         print("world -> scene: " + "; ".join(" ".join(f"{v if abs(v) > 5e-5 else 0.0:.4f}" for v in row) for row in rows)
               + f" (data.normalize = {cfg.data.normalize})")
+        for line in report_lines(parse_capture(find_capture_file(args.root)), cfg.data, bool(given.data.transform)):
+            print(line)
     return 0
 
 

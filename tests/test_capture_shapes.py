@@ -5,6 +5,7 @@ capture, and what cannot be used is refused or reported by name."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -69,11 +70,17 @@ def assert_same_views(split, plain, views: list[int], plain_views: list[int]) ->
         assert torch.equal(split.image(k), plain.image(p))
 
 
-def check_data(root: Path, capsys, *overrides: str) -> list[str]:
+def check_data_output(root: Path, capsys, *overrides: str) -> tuple[list[str], str]:
+    """check-data's stdout lines and stderr (it must succeed)."""
     from nerfspec.cli import main
 
     assert main(["check-data", str(root), *(a for o in overrides for a in ("--set", o))]) == 0
-    return capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    return captured.out.splitlines(), captured.err
+
+
+def check_data(root: Path, capsys, *overrides: str) -> list[str]:
+    return check_data_output(root, capsys, *overrides)[0]
 
 
 @pytest.mark.parametrize("variant,plain", [("windows", "plain"), ("distortion_params", "plain"),
@@ -240,3 +247,75 @@ def test_depth_maps_and_applied_scale_are_noted_not_dropped(shapes, tmp_path, ca
     split = load_split(data(edited(shapes["plain"], tmp_path, add)), "train")
     assert "does not read them" in capsys.readouterr().err
     assert any("depth_file_path" in n for n in split.notes)
+
+
+# -- messages that say what to do -----------------------------------------------------------------
+
+def test_images_that_are_a_downscaled_copy_are_named_so(shapes, tmp_path):
+    def bigger(meta):
+        meta["w"], meta["h"] = 4 * SIZE, 4 * SIZE
+    with pytest.raises(DatasetError, match=r"gives w x h = 96x96: the image is 1/4 of that size .*data.downscale=4"):
+        load_split(data(edited(shapes["plain"], tmp_path, bigger)), "train")
+
+
+def test_a_path_from_the_authors_machine_names_the_file_that_is_there(shapes, tmp_path):
+    def elsewhere(meta):
+        meta["frames"][0]["file_path"] = "/home/alice/mug/images/train_0000.jpeg"
+        meta["train_filenames"][0] = meta["frames"][0]["file_path"]
+    with pytest.raises(DatasetError, match=r"train_0000.jpeg: image file not found .*the capture folder has "
+                                           r"images/train_0000.png"):
+        load_split(data(edited(shapes["plain"], tmp_path, elsewhere)), "train")
+
+
+def test_data_may_name_a_split_file_or_any_capture_file(shapes, tiny_scene, tmp_path):
+    assert len(load_split(data(tiny_scene / "transforms_train.json"), "train")) == 20
+    root = tmp_path / "renamed"
+    shutil.copytree(shapes["plain"], root)
+    (root / "transforms.json").rename(root / "transforms_x.json")
+    assert is_capture(root / "transforms_x.json")
+    assert len(load_split(data(root / "transforms_x.json"), "train")) == 4
+    with pytest.raises(DatasetError, match=r"train_0000.png: is a file; give the scene's folder"):
+        load_split(data(root / "images" / "train_0000.png"), "train")
+
+
+def test_a_blender_scene_without_a_val_file_validates_on_test(tiny_scene, tmp_path, capsys):
+    root = tmp_path / "noval"
+    shutil.copytree(tiny_scene, root)
+    (root / "transforms_val.json").unlink()
+    val = load_split(data(root), "val")
+    assert val.image_paths == load_split(data(root), "test").image_paths
+    assert "no transforms_val.json: the test views validate" in capsys.readouterr().err
+
+
+# -- check-data tells what the file leaves out ----------------------------------------------------
+
+def test_check_data_reports_masks_unlisted_images_and_aabb_scale(shapes, tmp_path, capsys):
+    out = check_data(shapes["blender_split"], capsys)
+    assert "masks: none" in out
+    assert "unlisted: 1 of 6 images in images/ are not in transforms_{train,val,test}.json and are not used " \
+           "(e.g. images/val_0000.png)" in out
+
+    def ngp(meta):
+        meta["aabb_scale"] = 16
+        meta["frames"][1]["mask_path"] = "masks/m1.png"
+    root = edited(shapes["plain"], tmp_path, ngp)
+    (root / "masks").mkdir()
+    iio.imwrite(root / "masks" / "m1.png", np.full((SIZE, SIZE), 255, np.uint8))
+    out = check_data(root, capsys)
+    assert "masks: 1 of 6 frames have a mask_path, multiplied into alpha (0: not the scene, trained against " \
+           "the background)" in out
+    assert not any(line.startswith("unlisted") for line in out)
+    assert "aabb_scale 16: not used by data.normalize = poses; set data.normalize = \"aabb_scale\" to use " \
+           "instant-ngp's box" in out
+    assert "aabb_scale 16: used (data.normalize = aabb_scale puts instant-ngp's box on data.aabb)" in check_data(
+        root, capsys, "data.normalize='aabb_scale'")
+
+
+def test_check_data_shows_per_frame_lenses_and_uncached_sizes(shapes, tmp_path, capsys):
+    def per_frame(meta):
+        meta["frames"][2]["distortion_params"] = [-0.1, 0.02, 0.0, 0.0, 0.0, 0.0]
+    out, err = check_data_output(edited(shapes["distortion_params"], tmp_path, per_frame), capsys, "data.downscale=5")
+    assert out[0] == ("train: 4 views, 4x4, fx 6.67 px, opencv, 2 different coefficient sets "
+                      "(first (-0.12, 0.03, 0.001, -0.0005, 0))")
+    assert ("images of 24x24 are not a multiple of data.downscale = 5: the last 4 column(s) and 4 row(s) are "
+            "cropped, and the downscaled copies are not cached") in err
