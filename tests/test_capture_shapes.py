@@ -237,6 +237,12 @@ def test_orientation_override_none_keeps_the_files_axes(shapes, tmp_path):
     rot = lambda t: (t[:3, :3] / torch.linalg.det(t[:3, :3]).abs() ** (1 / 3)).numpy()  # noqa: E731
     np.testing.assert_allclose(rot(found), tilt[:3, :3].T, atol=1e-6)  # the vertical, found from the cameras
     np.testing.assert_allclose(rot(kept), np.eye(3), atol=1e-9)  # the file's axes, as nerfstudio keeps them
+    (tmp_path / "c").mkdir()
+    root = edited(shapes["plain"], tmp_path / "c", lambda m: turn(m, "up"))
+    meta = json.loads((root / "transforms.json").read_text())
+    mean_up = np.mean([np.asarray(f["transform_matrix"])[:3, 1] for f in meta["frames"]], axis=0)
+    turned = rot(load_split(data(root), "train").transform) @ (mean_up / np.linalg.norm(mean_up))
+    np.testing.assert_allclose(turned, [0.0, 0.0, 1.0], atol=1e-6)  # "up": the cameras' mean up goes to +z
 
 
 def test_depth_maps_and_applied_scale_are_noted_not_dropped(shapes, tmp_path, capsys):
@@ -319,3 +325,14 @@ def test_check_data_shows_per_frame_lenses_and_uncached_sizes(shapes, tmp_path, 
                       "(first (-0.12, 0.03, 0.001, -0.0005, 0))")
     assert ("images of 24x24 are not a multiple of data.downscale = 5: the last 4 column(s) and 4 row(s) are "
             "cropped, and the downscaled copies are not cached") in err
+
+
+def test_make_scene_refuses_a_variant_it_does_not_know(tmp_path, capsys):
+    from nerfspec.cli import main
+
+    code = main(["make-scene", str(SCENES_DIR / "default.toml"), str(tmp_path / "x"), "--size", "8", "--views", "1",
+                 "--format", "nerfstudio", "--variant", "mac"])
+    assert code == 2 and "variant must be one of plain, windows, blender_split" in capsys.readouterr().err
+    code = main(["make-scene", str(SCENES_DIR / "default.toml"), str(tmp_path / "y"), "--size", "8", "--views", "1",
+                 "--variant", "windows"])
+    assert code == 2 and "add --format nerfstudio" in capsys.readouterr().err
