@@ -325,7 +325,8 @@ def cmd_check_data(args) -> int:
         print(describe_split(split, load_split(cfg.data, split)))
     if is_capture(args.root):
         from nerfspec.data.capture_report import report_lines
-        from nerfspec.data.transforms_json import find_capture_file, parse_capture
+        from nerfspec.data.capture_layout import find_capture_file
+        from nerfspec.data.transforms_json import parse_capture
 
         rows = [cfg.data.transform[4 * r:4 * r + 4] for r in range(3)]
         print("world -> scene: " + "; ".join(" ".join(f"{v if abs(v) > 5e-5 else 0.0:.4f}" for v in row) for row in rows)

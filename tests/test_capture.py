@@ -24,7 +24,8 @@ from nerfspec.data.capture_images import apply_orientation, cache_root
 from nerfspec.data.dataset import is_capture, load_split, resolve_data
 from nerfspec.data.generate import Photography
 from nerfspec.data.scenes import SCENES_DIR, make_scene
-from nerfspec.data.transforms_json import find_capture_file, intrinsics, parse_capture, split_indices
+from nerfspec.data.capture_layout import find_capture_file
+from nerfspec.data.transforms_json import intrinsics, parse_capture, split_indices
 from nerfspec.errors import DatasetError
 from nerfspec.lens import pixel_directions
 from tests.conftest import edited

@@ -19,8 +19,9 @@ import torch
 from torch import Tensor
 
 from nerfspec.data.capture_images import load_view
+from nerfspec.data.capture_layout import find_capture_file
 from nerfspec.data.normalise import apply_to_poses, ngp_transform, poses_transform
-from nerfspec.data.transforms_json import (CaptureSpec, Intrinsics, find_capture_file, intrinsics, parse_capture,
+from nerfspec.data.transforms_json import (CaptureSpec, Intrinsics, intrinsics, parse_capture,
                                            split_indices)
 from nerfspec.errors import DatasetError
 from nerfspec.lens import invertible_over_image

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nerfspec.data.blender import AUXILIARY_IMAGES, IMAGE_SUFFIXES
-from nerfspec.data.transforms_json import CaptureSpec, split_file_folder
+from nerfspec.data.capture_layout import split_file_folder
+from nerfspec.data.transforms_json import CaptureSpec
 
 
 def mask_line(spec: CaptureSpec) -> str:

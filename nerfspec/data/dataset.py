@@ -8,7 +8,7 @@ import dataclasses
 
 from nerfspec.data.blender import load_blender_split
 from nerfspec.data.capture import capture_transform, load_capture_split
-from nerfspec.data.transforms_json import find_capture_file, split_file_folder
+from nerfspec.data.capture_layout import find_capture_file, split_file_folder
 
 
 def is_capture(root) -> bool:

@@ -39,19 +39,15 @@ from typing import Any
 import numpy as np
 
 from nerfspec.data import capture_keys
-from nerfspec.data.blender import SPLITS, _image_file, _pose
-from nerfspec.data.jsonfile import read_json
+from nerfspec.data.blender import _image_file, _pose
+from nerfspec.data.capture_layout import CAPTURE_INTRINSICS, read_files
 from nerfspec.errors import DatasetError
 
-FILE_NAME = "transforms.json"
 # camera_model values of nerfstudio / COLMAP -> nerfspec.lens model names
 # (SIMPLE_RADIAL and RADIAL are perspective cameras with k1, k2, as nerfstudio reads them)
 CAMERA_MODELS = {"PINHOLE": "pinhole", "SIMPLE_PINHOLE": "pinhole", "OPENCV": "opencv",
                  "SIMPLE_RADIAL": "opencv", "RADIAL": "opencv", "OPENCV_FISHEYE": "opencv_fisheye"}
-INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y",
-                  "camera_model", "is_fisheye", "k1", "k2", "k3", "k4", "p1", "p2", "distortion_params")
-# keys that make a Blender-layout file a capture (a Blender scene has camera_angle_x alone)
-CAPTURE_INTRINSICS = tuple(k for k in INTRINSIC_KEYS if k not in ("camera_angle_x", "camera_angle_y"))
+INTRINSIC_KEYS = ("camera_angle_x", "camera_angle_y", *CAPTURE_INTRINSICS)
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
 # which distortion keys each model reads, in the order nerfspec.lens takes them
 MODEL_COEFFICIENTS = {"pinhole": (), "opencv": ("k1", "k2", "p1", "p2", "k3"),
@@ -93,6 +89,7 @@ class FrameSpec:
     mask_path: Path | None
     values: dict[str, Any]  # the intrinsic keys that apply to this frame (frame over top level)
     own_intrinsics: bool  # the frame sets a size or focal length itself
+    source: Path | None = None  # the file that lists it, when the capture has several
 
 
 @dataclass(frozen=True)
@@ -105,43 +102,6 @@ class CaptureSpec:
     orientation: str | None = None  # nerfstudio's orientation_override
     applied_scale: float | None = None
     notes: tuple[str, ...] = ()  # what the file holds that is read but not used
-
-
-def split_file_folder(root: str | Path) -> Path | None:
-    """The folder of ``root`` when it names a Blender split file ``transforms_<split>.json``."""
-    root = Path(root)
-    return root.parent if root.name.lower() in {f"transforms_{s}.json" for s in SPLITS} else None
-
-
-def has_capture_intrinsics(meta: Any) -> bool:
-    """A Blender-layout file that describes its cameras beyond ``camera_angle_x`` (at the top
-    level or in a frame): a real capture saved in that layout."""
-    if not isinstance(meta, dict):
-        return False
-    frames = meta.get("frames") if isinstance(meta.get("frames"), list) else []
-    return any(k in level for level in (meta, *(f for f in frames if isinstance(f, dict)))
-               for k in CAPTURE_INTRINSICS)
-
-
-def find_capture_file(root: str | Path) -> Path | None:
-    """The capture file of a data root: ``root`` itself when it is a .json file other than a
-    Blender ``transforms_<split>.json`` (whose folder is the data root); a folder's
-    ``transforms.json`` when it has no ``transforms_train.json``; a folder's
-    ``transforms_train.json`` when that file has capture intrinsics (``has_capture_intrinsics``).
-    None for a Blender scene or nothing."""
-    root = Path(root)
-    if root.suffix.lower() == ".json" and split_file_folder(root) is None:
-        return root
-    folder = split_file_folder(root) or root
-    train = folder / "transforms_train.json"
-    if train.is_file():
-        try:
-            return train if has_capture_intrinsics(read_json(train)) else None
-        except DatasetError:  # reported when the Blender loader reads it
-            return None
-    if (folder / FILE_NAME).is_file():
-        return folder / FILE_NAME
-    return None
 
 
 def _number(path: Path, where: str, key: str, value: Any, positive: bool = False) -> float:
@@ -203,7 +163,7 @@ def intrinsics(spec: CaptureSpec, frame: FrameSpec, image_size: tuple[int, int] 
     """Complete a frame's intrinsics; ``image_size`` (width, height) of its image (None: the
     file's w and h must be there). Raises when the focal length is missing or the file's size
     disagrees with the image's."""
-    path, v, where = spec.path, frame.values, f"frame {frame.index} ({frame.name}): "
+    path, v, where = frame.source or spec.path, frame.values, f"frame {frame.index} ({frame.name}): "
     w, h = v.get("w"), v.get("h")
     if image_size is not None:
         if (w is not None and int(w) != image_size[0]) or (h is not None and int(h) != image_size[1]):
@@ -321,21 +281,6 @@ def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[i
     return out
 
 
-def _read_files(path: Path) -> list[tuple[str | None, Path, dict]]:
-    """(split or None, file, object) of each file the capture is written in: the one file, or
-    the Blender split files of ``path``'s folder (transforms_val.json optional)."""
-    folder = split_file_folder(path)
-    files = [(None, path)] if folder is None else [
-        (s, folder / f"transforms_{s}.json") for s in SPLITS if s == "train" or (folder / f"transforms_{s}.json").is_file()]
-    out = []
-    for split, file in files:
-        meta = read_json(file)
-        if not isinstance(meta, dict):
-            raise DatasetError(f"{file}: top level must be an object with 'frames'")
-        out.append((split, file, meta))
-    return out
-
-
 def _frames(file: Path, meta: dict, root: Path, seen: dict) -> list[FrameSpec]:
     """The frames of one file, each with its intrinsic values (the frame's over the file's)."""
     top = capture_keys.expand_distortion_params(file, "", {k: meta[k] for k in INTRINSIC_KEYS if k in meta})
@@ -365,7 +310,7 @@ def _frames(file: Path, meta: dict, root: Path, seen: dict) -> list[FrameSpec]:
         _check_intrinsic_values(file, where, own)
         frames.append(FrameSpec(k, normalise_name(name), image_path, c2w,
                                 _image_file(root, mask) if mask is not None else None, {**top, **own},
-                                any(key in own for key in ("w", "h", "fl_x", "fl_y", "camera_angle_x"))))
+                                any(key in own for key in ("w", "h", "fl_x", "fl_y", "camera_angle_x")), file))
     return frames
 
 
@@ -375,7 +320,7 @@ def parse_capture(path: str | Path) -> CaptureSpec:
     mask paths and intrinsic values; the splits; instant-ngp's normalisation keys; the keys of
     ``capture_keys``."""
     path = Path(path)
-    files = _read_files(path)
+    files = read_files(path)
     root, first = path.parent, files[0][2]
     applied = _matrix(path, "applied_transform", first["applied_transform"]) if "applied_transform" in first else None
     frames, seen, origin = [], {}, {}
