@@ -171,6 +171,15 @@ def test_rays_are_drawn_from_the_pixels_each_view_has(shapes):
     assert not carve_empty_cells(aabb, 16, split.images[..., 3], split.cameras).any()
 
 
+def test_camera_paths_keep_the_views_field_of_view(shapes):
+    from nerfspec.export.video import path_focal
+
+    two = load_split(data(shapes["two_sizes"]), "train").cameras
+    plain = load_split(data(shapes["plain"]), "train").cameras
+    assert path_focal(two, SIZE) == pytest.approx(float(plain.fx[0]), rel=1e-6)
+    assert path_focal(plain, 2 * SIZE) == pytest.approx(2 * float(plain.fx[0]), rel=1e-6)
+
+
 def test_a_capture_of_two_sizes_trains_and_evaluates(shapes, tmp_path):
     from nerfspec.config import config_from_dict
     from nerfspec.evaluate import evaluate
