@@ -345,3 +345,17 @@ def test_make_scene_refuses_a_variant_it_does_not_know(tmp_path, capsys):
     code = main(["make-scene", str(SCENES_DIR / "default.toml"), str(tmp_path / "y"), "--size", "8", "--views", "1",
                  "--variant", "windows"])
     assert code == 2 and "add --format nerfstudio" in capsys.readouterr().err
+
+
+def test_blender_split_files_may_share_views(shapes, tmp_path):
+    root = tmp_path / "shared"
+    shutil.copytree(shapes["blender_split"], root)
+    test = json.loads((root / "transforms_test.json").read_text())
+    (root / "transforms_val.json").write_text(json.dumps(test))  # val = test, as prepared folders often have
+    val = load_split(data(root), "val")
+    assert val.image_paths == load_split(data(root), "test").image_paths and len(val) == 1
+    test["frames"][0]["transform_matrix"][0][3] += 0.5
+    (root / "transforms_val.json").write_text(json.dumps(test))
+    with pytest.raises(DatasetError, match=r"transforms_test.json: frame 0 \(images/test_0000.png\) is also in "
+                                           r"transforms_val.json with another camera"):
+        load_split(data(root), "val")

@@ -314,6 +314,27 @@ def _frames(file: Path, meta: dict, root: Path, seen: dict) -> list[FrameSpec]:
     return frames
 
 
+def _merge_split_files(files, root: Path) -> tuple[list[FrameSpec], dict[int, set]]:
+    """The frames of every file and, by id, the splits that list each. An image listed by two
+    Blender split files (val and test are often the same views) is one frame in both splits,
+    when the files agree on its camera."""
+    frames, origin, by_image = [], {}, {}
+    for split, file, meta in files:
+        for f in _frames(file, meta, root, {}):
+            key = f.image_path.resolve()
+            if key in by_image:
+                other = by_image[key]
+                if not np.allclose(other.c2w, f.c2w, atol=1e-6) or other.values != f.values:
+                    raise DatasetError(f"{file}: frame {f.index} ({f.name}) is also in {other.source.name} "
+                                       "with another camera; an image has one camera")
+                origin[id(other)].add(split)
+                continue
+            by_image[key] = f
+            origin[id(f)] = {split}
+            frames.append(f)
+    return frames, origin
+
+
 def parse_capture(path: str | Path) -> CaptureSpec:
     """Read and validate a capture (its transforms.json, or the ``transforms_train.json`` of
     one in the Blender split layout): frames (sorted by file name) with their poses, image and
@@ -323,11 +344,7 @@ def parse_capture(path: str | Path) -> CaptureSpec:
     files = read_files(path)
     root, first = path.parent, files[0][2]
     applied = _matrix(path, "applied_transform", first["applied_transform"]) if "applied_transform" in first else None
-    frames, seen, origin = [], {}, {}
-    for split, file, meta in files:
-        for f in _frames(file, meta, root, seen):
-            origin[id(f)] = split
-            frames.append(f)
+    frames, origin = _merge_split_files(files, root)
     frames.sort(key=lambda f: f.name)
     models = {lens_model(f.values) for f in frames} - {"pinhole"}
     if len(models) > 1:
@@ -336,7 +353,7 @@ def parse_capture(path: str | Path) -> CaptureSpec:
     if files[0][0] is None:
         splits = _splits(path, first, frames)
     else:  # the files are the splits
-        splits = {s: [k for k, f in enumerate(frames) if origin[id(f)] == s] for s, _, _ in files}
+        splits = {s: [k for k, f in enumerate(frames) if s in origin[id(f)]] for s, _, _ in files}
     notes = capture_keys.frame_notes([fm for _, _, meta in files for fm in meta.get("frames", [])])
     return CaptureSpec(path, frames, splits, applied, _ngp(path, first), capture_keys.orientation(path, first),
                        capture_keys.applied_scale(path, first), tuple(notes))
