@@ -23,7 +23,8 @@ def _add_train(sub) -> None:
                    "with --resume the run's own config is used")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set field.gauss.sigma=8 (repeatable)")
-    p.add_argument("--data", help="scene folder with transforms_*.json (sets data.root)")
+    p.add_argument("--data", help="a Blender scene folder (transforms_*.json), a capture folder "
+                   "(transforms.json), or either's .json file (sets data.root)")
     p.add_argument("--name", help="run name (sets name; the run goes to outputs/<name>)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (sets train.max_steps)")
     p.add_argument("--max-minutes", type=float, help="stop after this much wall time (sets train.max_minutes)")
