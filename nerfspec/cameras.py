@@ -74,8 +74,9 @@ class Cameras:
     """Per-view cameras of one split, OpenGL/Blender axes (looks down -z, +y up).
 
     c2w (N, 4, 4) camera-to-world; fx, fy, cx, cy (N,) intrinsics in pixels; ``width`` and
-    ``height`` shared by every view. ``model`` names the lens: "pinhole" (no distortion) is
-    handled here; other models carry ``distortion`` (N, K) coefficients.
+    ``height`` shared by every view, or, when views differ in size, the largest and ``sizes``
+    (N, 2) each view's own (width, height) (CPU, int64). ``model`` names the lens: "pinhole"
+    (no distortion) is handled here; other models carry ``distortion`` (N, K) coefficients.
     """
 
     c2w: Tensor
@@ -87,6 +88,7 @@ class Cameras:
     height: int
     model: str = "pinhole"
     distortion: Tensor | None = None
+    sizes: Tensor | None = None
 
     @classmethod
     def pinhole(cls, c2w: Tensor, width: int, height: int, focal: float) -> "Cameras":
@@ -103,13 +105,22 @@ class Cameras:
         """The cameras of ``views`` (an int, slice or index tensor), as a Cameras."""
         idx = torch.as_tensor([views]) if isinstance(views, int) else views
         pick = lambda t: None if t is None else t[idx]  # noqa: E731
+        sizes = None if self.sizes is None else self.sizes[idx.cpu() if isinstance(idx, Tensor) else idx]
         return Cameras(self.c2w[idx], self.fx[idx], self.fy[idx], self.cx[idx], self.cy[idx],
-                       self.width, self.height, self.model, pick(self.distortion))
+                       self.width, self.height, self.model, pick(self.distortion), sizes)
 
     def to(self, device) -> "Cameras":
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
         return Cameras(self.c2w.to(device), self.fx.to(device), self.fy.to(device), self.cx.to(device),
-                       self.cy.to(device), self.width, self.height, self.model, move(self.distortion))
+                       self.cy.to(device), self.width, self.height, self.model, move(self.distortion),
+                       self.sizes)
+
+    def view_size(self, view: int) -> tuple[int, int]:
+        """(width, height) of view ``view``."""
+        if self.sizes is None:
+            return self.width, self.height
+        w, h = self.sizes[view].tolist()
+        return int(w), int(h)
 
     @property
     def device(self) -> torch.device:
@@ -131,8 +142,8 @@ class Cameras:
         return rotate_to_world(self.c2w[view], self.directions(view, i, j))
 
     def image_rays(self, view: int) -> tuple[Tensor, Tensor]:
-        """Rays of every pixel of one view, row-major: origins, dirs each (H W, 3)."""
-        i, j = pixel_grid(self.width, self.height, self.device)
+        """Rays of every pixel of one view (at its own size), row-major: origins, dirs each (H W, 3)."""
+        i, j = pixel_grid(*self.view_size(view), self.device)
         v = torch.full_like(i, view)
         return self.rays(v, i, j)
 

@@ -23,7 +23,8 @@ def _add_train(sub) -> None:
                    "with --resume the run's own config is used")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set field.gauss.sigma=8 (repeatable)")
-    p.add_argument("--data", help="scene folder with transforms_*.json (sets data.root)")
+    p.add_argument("--data", help="a Blender scene folder (transforms_*.json), a capture folder "
+                   "(transforms.json), or either's .json file (sets data.root)")
     p.add_argument("--name", help="run name (sets name; the run goes to outputs/<name>)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (sets train.max_steps)")
     p.add_argument("--max-minutes", type=float, help="stop after this much wall time (sets train.max_minutes)")
@@ -71,6 +72,11 @@ def _add_make_scene(sub) -> None:
     p.add_argument("--background", default=None, help="with --no-alpha: white (default), black, or sky "
                    "(a sky-over-ground environment by ray direction)")
     p.add_argument("--image-format", default="png", help="png (default) or jpg (quality 95; needs --no-alpha)")
+    p.add_argument("--variant", default="plain", help="with --format nerfstudio, write the same cameras the way "
+                   "other tools do: plain (default), windows (backslash file paths), blender_split "
+                   "(transforms_train/test.json with full intrinsics, no val file), distortion_params "
+                   "(nerfstudio's per-frame list), simple_radial (SIMPLE_RADIAL / RADIAL camera_model), "
+                   "two_sizes (every other frame 3/4 the size, intrinsics per frame)")
 
 
 def _add_check_data(sub) -> None:
@@ -78,7 +84,9 @@ def _add_check_data(sub) -> None:
                        description="Load every split of a dataset (a Blender scene, or a capture: a folder "
                        "with one transforms.json from ns-process-data or colmap2nerf.py) the way training "
                        "does and print one line per split (views, size, focal length, lens) and, for a "
-                       "capture, the world-to-scene transform. A bad dataset is one error line (exit 2).")
+                       "capture, the world-to-scene transform, which frames have masks, images in its folders "
+                       "that the file does not list, and whether aabb_scale is used. Notes about what is read "
+                       "but not used go to stderr. A bad dataset is one error line (exit 2).")
     p.add_argument("root", help="dataset folder (or a capture's .json file)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="a data setting, e.g. --set data.downscale=4 or --set data.normalize=none (repeatable)")
@@ -301,7 +309,8 @@ def cmd_make_scene(args) -> int:
         raise NerfspecError(f"--distortion: {exc}") from None
     model = args.camera_model or ("opencv" if distortion else "pinhole")
     photo = Photography(format=args.format, lens_model=model, distortion=distortion, alpha=not args.no_alpha,
-                        background=args.background or "white", image_format=args.image_format)
+                        background=args.background or "white", image_format=args.image_format,
+                        variant=args.variant)
     out = make_scene(args.scene, args.out_dir, size=args.size, views=args.views, seed=args.seed, photo=photo)
     print(f"scene written to {out}")
     return 0
@@ -311,13 +320,20 @@ def cmd_check_data(args) -> int:
     from nerfspec.config import load_config
     from nerfspec.data.dataset import describe_split, is_capture, load_split, resolve_data
 
-    cfg = resolve_data(load_config(None, [*args.overrides, f"data.root={args.root!r}"]))
+    given = load_config(None, [*args.overrides, f"data.root={args.root!r}"])
+    cfg = resolve_data(given)
     for split in ("train", "val", "test"):
         print(describe_split(split, load_split(cfg.data, split)))
     if is_capture(args.root):
+        from nerfspec.data.capture_report import report_lines
+        from nerfspec.data.capture_layout import find_capture_file
+        from nerfspec.data.transforms_json import parse_capture
+
         rows = [cfg.data.transform[4 * r:4 * r + 4] for r in range(3)]
         print("world -> scene: " + "; ".join(" ".join(f"{v if abs(v) > 5e-5 else 0.0:.4f}" for v in row) for row in rows)
               + f" (data.normalize = {cfg.data.normalize})")
+        for line in report_lines(parse_capture(find_capture_file(args.root)), cfg.data, bool(given.data.transform)):
+            print(line)
     return 0
 
 

@@ -329,7 +329,7 @@ def score_views(field_, estimator, split, views: list[int], background,
     psnrs, powers = [], []
     for k in views:
         out = render_image(field_, estimator, split.cameras, k, background, chunk_rays)
-        target = composite(split.images[k].float() / 255.0, out["background"])
+        target = composite(split.image(k).float() / 255.0, out["background"])
         psnrs.append(psnr(out["rgb"], target))
         powers.append(residual_band_power(out["rgb"].numpy(), target.numpy(), edges))
     return {"psnr": float(np.mean(psnrs)), "band_power": np.mean(powers, axis=0).tolist()}

@@ -54,7 +54,7 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
         t0 = time.perf_counter()
         out = render_image(run.field, run.estimator, data.cameras, k, bg, chunk_rays or cfg.eval.chunk_rays)
         seconds = time.perf_counter() - t0
-        target = composite(data.images[k].float() / 255.0, out["background"])
+        target = composite(data.image(k).float() / 255.0, out["background"])
         per_view.append({"view": k, "psnr": psnr(out["rgb"], target), "ssim": ssim(out["rgb"], target),
                          "render_s": seconds})
         iio.imwrite(out_dir / f"r_{k}.png", to_uint8(out["rgb"]))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,13 @@ def tiny_config(tiny_scene, tmp_path):
     def make(**train):
         return config_from_dict(tiny_config_dict(tiny_scene, tmp_path / "outputs", **train))
     return make
+
+
+def edited(capture: Path, tmp_path: Path, edit) -> Path:
+    """A copy of ``capture`` whose transforms.json went through ``edit(meta)``."""
+    dst = tmp_path / "edited"
+    shutil.copytree(capture, dst)
+    meta = json.loads((dst / "transforms.json").read_text())
+    edit(meta)
+    (dst / "transforms.json").write_text(json.dumps(meta))
+    return dst

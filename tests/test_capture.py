@@ -24,9 +24,11 @@ from nerfspec.data.capture_images import apply_orientation, cache_root
 from nerfspec.data.dataset import is_capture, load_split, resolve_data
 from nerfspec.data.generate import Photography
 from nerfspec.data.scenes import SCENES_DIR, make_scene
-from nerfspec.data.transforms_json import find_capture_file, intrinsics, parse_capture, split_indices
+from nerfspec.data.capture_layout import find_capture_file
+from nerfspec.data.transforms_json import intrinsics, parse_capture, split_indices
 from nerfspec.errors import DatasetError
 from nerfspec.lens import pixel_directions
+from tests.conftest import edited
 
 RADTAN = (-0.12, 0.03, 0.001, -0.0005)
 SIZE = 24
@@ -51,16 +53,6 @@ def data(root: Path, **values) -> DataConfig:
     d = DataConfig(root=str(root), **values)
     d.validate()
     return d
-
-
-def edited(capture: Path, tmp_path: Path, edit) -> Path:
-    """A copy of ``capture`` whose transforms.json went through ``edit(meta)``."""
-    dst = tmp_path / "edited"
-    shutil.copytree(capture, dst)
-    meta = json.loads((dst / "transforms.json").read_text())
-    edit(meta)
-    (dst / "transforms.json").write_text(json.dumps(meta))
-    return dst
 
 
 def tree_hash(root: Path) -> dict[str, str]:
@@ -294,7 +286,7 @@ def test_console_script_names_a_bad_mask_without_a_traceback(capture, tmp_path):
                                                     "is 24x24 (frame 0 of transforms.json)")
 
 
-def test_frames_of_different_sizes_are_refused(capture, tmp_path):
+def test_frames_of_different_sizes_sharing_one_principal_point_are_refused(capture, tmp_path):
     root = tmp_path / "sizes"
     shutil.copytree(capture, root)
     meta = json.loads((root / "transforms.json").read_text())
@@ -304,7 +296,7 @@ def test_frames_of_different_sizes_are_refused(capture, tmp_path):
     img = iio.imread(root / "images/train_0003.png")
     iio.imwrite(root / "images/train_0003.png", img[:20])
     with pytest.raises(DatasetError, match=r"different image sizes \(images/train_0000.png is 24x24, "
-                                           r"images/train_0003.png is 24x20\) and share the top-level intrinsics"):
+                                           r"images/train_0003.png is 24x20\) and share the top-level cx, cy"):
         load_split(data(root), "train")
 
 

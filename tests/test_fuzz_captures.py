@@ -31,8 +31,10 @@ VARIANTS = 240
 CLI_VARIANTS = 12
 TOP_KEYS = ["fl_x", "fl_y", "cx", "cy", "w", "h", "camera_model", "k1", "k2", "p1", "k3", "k4",
             "camera_angle_x", "camera_angle_y", "is_fisheye", "frames", "applied_transform", "aabb_scale",
-            "scale", "offset", "train_filenames", "val_filenames", "test_filenames"]
-FRAME_KEYS = ["file_path", "transform_matrix", "mask_path", "fl_x", "w", "h", "cx", "camera_model", "k1"]
+            "scale", "offset", "train_filenames", "val_filenames", "test_filenames", "distortion_params",
+            "orientation_override", "applied_scale", "fisheye_crop_radius"]
+FRAME_KEYS = ["file_path", "transform_matrix", "mask_path", "fl_x", "w", "h", "cx", "camera_model", "k1",
+              "distortion_params", "depth_file_path"]
 
 
 @pytest.fixture(scope="module")

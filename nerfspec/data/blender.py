@@ -53,6 +53,10 @@ class BlenderSplit:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
+    def image(self, k: int) -> Tensor:
+        """View ``k``'s image (H, W, 4) uint8 (every view of a Blender scene has one size)."""
+        return self.images[k]
+
 
 def composite(rgba: Tensor, background: Tensor) -> Tensor:
     """rgb * a + bg * (1 - a) for float rgba (..., 4) in [0, 1] and bg broadcastable to (..., 3)."""
@@ -97,8 +101,9 @@ def _is_file(p: Path) -> bool:
 
 
 def _image_file(root: Path, rel: str) -> Path:
-    """``root/rel``; without a suffix the first of rel.png, rel.jpg, rel.jpeg that exists."""
-    p = root / rel
+    """``root/rel``; without a suffix the first of rel.png, rel.jpg, rel.jpeg that exists.
+    Backslashes separate folders (files written on Windows, as instant-ngp reads them)."""
+    p = root / rel.replace("\\", "/")
     if p.suffix.lower() in IMAGE_SUFFIXES or _is_file(p) or not p.name:
         return p
     for suffix in IMAGE_SUFFIXES:
@@ -221,11 +226,18 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
     ``downscale``. Raises ``DatasetError`` (one line, naming the file) for malformed input.
     """
     root = Path(root)
+    if root.is_file():
+        raise DatasetError(f"{root}: is a file; give the scene's folder (with transforms_train.json) "
+                           "or a capture's transforms.json")
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found")
     if downscale < 1:
         raise DatasetError(f"{root}: downscale must be a positive integer, got {downscale}")
     path = root / f"transforms_{split}.json"
+    notes: set[str] = set()
+    if split == "val" and not path.is_file() and (root / "transforms_test.json").is_file():
+        notes.add("no transforms_val.json: the test views validate")
+        path = root / "transforms_test.json"
     meta = _read_json(path)
     fov = meta.get("camera_angle_x")
     if isinstance(fov, bool) or not isinstance(fov, (int, float)) or not (0 < fov < math.pi):
@@ -238,7 +250,6 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
     if not isinstance(bands, list) or not all(isinstance(b, dict) for b in bands):
         raise DatasetError(f"{path}: 'bands' must be a list of objects, got {type(bands).__name__}")
 
-    notes: set[str] = set()
     poses, images, paths, bands_img = [], [], [], []
     seen: dict[Path, int] = {}
     full_size = None

@@ -4,7 +4,8 @@ The file is parsed by ``transforms_json``, its world frame mapped to the scene f
 ``normalise`` (or by ``data.transform`` when a run has fixed it), and the split's images read
 by ``capture_images``. The result carries the same images as a Blender split (uint8
 (N, H, W, 4), alpha 255 where the photos have none, masks written into alpha) and per-view
-cameras with their lens model.
+cameras with their lens model. Views of different sizes (nerfstudio and instant-ngp take them)
+are stored top-left in images of the largest size, with each view's own size in ``sizes``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import torch
 from torch import Tensor
 
 from nerfspec.data.capture_images import load_view
+from nerfspec.data.capture_layout import find_capture_file
 from nerfspec.data.normalise import apply_to_poses, ngp_transform, poses_transform
-from nerfspec.data.transforms_json import (CaptureSpec, Intrinsics, find_capture_file, intrinsics, parse_capture,
+from nerfspec.data.transforms_json import (CaptureSpec, Intrinsics, intrinsics, parse_capture,
                                            split_indices)
 from nerfspec.errors import DatasetError
 from nerfspec.lens import invertible_over_image
@@ -39,13 +41,22 @@ class CaptureSplit:
     distortion: Tensor | None  # (N, K) coefficients of ``model``; None for pinhole
     transform: Tensor  # (4, 4) float64 world (the file's frame) -> scene frame
     image_paths: list[Path]
-    width: int
+    width: int  # the largest view's, when views differ in size
     height: int
     band_images: Tensor | None = None  # captures have no band images
     bands: list[dict] = field(default_factory=list)
+    sizes: Tensor | None = None  # (N, 2) int64 (width, height) of each view, when they differ
+    notes: list[str] = field(default_factory=list)  # what loading it said
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
+
+    def image(self, k: int) -> Tensor:
+        """View ``k``'s image (H_k, W_k, 4) uint8, at its own size."""
+        if self.sizes is None:
+            return self.images[k]
+        w, h = self.sizes[k].tolist()
+        return self.images[k, :h, :w]
 
     @property
     def cameras(self):
@@ -53,7 +64,7 @@ class CaptureSplit:
         from nerfspec.cameras import Cameras
 
         return Cameras(self.poses, self.fx, self.fy, self.cx, self.cy, self.width, self.height,
-                       self.model, self.distortion)
+                       self.model, self.distortion, self.sizes)
 
 
 def scene_transform(spec: CaptureSpec, data) -> np.ndarray:
@@ -66,7 +77,7 @@ def scene_transform(spec: CaptureSpec, data) -> np.ndarray:
     if data.normalize == "aabb_scale":
         ngp = spec.ngp
         return ngp_transform(ngp["scale"], ngp["offset"], ngp["aabb_scale"], list(data.aabb))
-    return poses_transform(np.stack([f.c2w for f in spec.frames]), data.camera_distance)
+    return poses_transform(np.stack([f.c2w for f in spec.frames]), data.camera_distance, spec.orientation)
 
 
 def capture_transform(root: str | Path, data) -> list[float]:
@@ -78,16 +89,30 @@ def capture_transform(root: str | Path, data) -> list[float]:
     return [float(x) for x in scene_transform(parse_capture(path), data).reshape(-1)]
 
 
-def _check_sizes(spec: CaptureSpec, frames, sizes: list[tuple[int, int]]) -> None:
-    """All views must share one size (the cameras do)."""
-    first = sizes[0]
-    for f, size in zip(frames, sizes):
-        if size != first:
-            shared = "and share the top-level intrinsics" if not (f.own_intrinsics and frames[0].own_intrinsics) \
-                else "(each with its own intrinsics)"
+def _check_shared_centre(spec: CaptureSpec, frames, views: list[Intrinsics]) -> None:
+    """Views of different sizes cannot share a principal point given once for the file: its
+    cx, cy are the centre of one size only (a cropped or resized image, most likely)."""
+    first = views[0]
+    for f, v in zip(frames, views):
+        if (v.width, v.height) != (first.width, first.height) and not f.own_intrinsics and (
+                "cx" in f.values or "cy" in f.values):
             raise DatasetError(f"{spec.path}: frames have different image sizes ({frames[0].name} is "
-                               f"{first[0]}x{first[1]}, {f.name} is {size[0]}x{size[1]}) {shared}; nerfspec "
-                               "needs one size per capture: resize the images or split the capture")
+                               f"{first.width}x{first.height}, {f.name} is {v.width}x{v.height}) and share the "
+                               "top-level cx, cy; give each frame its own w, h, fl_x, fl_y, cx, cy (as "
+                               "nerfstudio writes per-camera intrinsics), or resize the images")
+
+
+def _stack(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Views (H_k, W_k, 4) as one (N, H, W, 4) array of the largest size (each top-left, zeros
+    around it) and their (width, height) (N, 2), or None when all share one size."""
+    sizes = np.array([(img.shape[1], img.shape[0]) for img in images], dtype=np.int64)
+    if (sizes == sizes[0]).all():
+        return np.stack(images), None
+    w, h = sizes.max(axis=0)
+    out = np.zeros((len(images), h, w, 4), dtype=np.uint8)
+    for k, img in enumerate(images):
+        out[k, :img.shape[0], :img.shape[1]] = img
+    return out, sizes
 
 
 def _check_lens(spec: CaptureSpec, views: list[Intrinsics], names: list[str]) -> None:
@@ -114,18 +139,17 @@ def load_capture_split(path: str | Path, split: str, data, use_cache: bool = Tru
     transform = scene_transform(spec, data)
     frames = [spec.frames[k] for k in split_indices(spec, split, data.holdout_every)]
     notes: set[str] = set()
-    images, views, sizes = [], [], []
+    images, views = [], []
     for f in frames:
         where = f"frame {f.index} of {spec.path.name}"
         expected = tuple(int(f.values[k]) if k in f.values else None for k in ("w", "h"))
         img, size = load_view(f.image_path, f.mask_path, expected, data.downscale, data.exif_orientation,
-                              notes, where, use_cache)
+                              notes, where, use_cache, spec.path.parent)
         views.append(intrinsics(spec, f, size))
         images.append(img)
-        sizes.append(size)
-    _check_sizes(spec, frames, sizes)
+    _check_shared_centre(spec, frames, views)
     _check_lens(spec, views, [f.name for f in frames])
-    notes = {n for n in notes if "alpha" not in n}  # photos have none; the capture expects that
+    notes = {n for n in notes if "alpha" not in n} | set(spec.notes)  # photos have no alpha; that is expected
     for note in sorted(notes):
         print(f"note: {spec.path.name} ({split}): {note}", file=sys.stderr)
 
@@ -137,8 +161,10 @@ def load_capture_split(path: str | Path, split: str, data, use_cache: bool = Tru
         distortion = torch.tensor([v.coeffs if v.coeffs else (0.0,) * width for v in scaled], dtype=torch.float32)
     poses = apply_to_poses(transform, np.stack([f.c2w for f in frames]))
     col = lambda name: torch.tensor([getattr(v, name) for v in scaled], dtype=torch.float32)  # noqa: E731
+    stacked, sizes = _stack(images)
     return CaptureSplit(
-        images=torch.from_numpy(np.stack(images)), poses=torch.from_numpy(poses).float(),
+        images=torch.from_numpy(stacked), poses=torch.from_numpy(poses).float(),
         fx=col("fx"), fy=col("fy"), cx=col("cx"), cy=col("cy"), model=model, distortion=distortion,
         transform=torch.from_numpy(transform), image_paths=[f.image_path for f in frames],
-        width=scaled[0].width, height=scaled[0].height)
+        width=int(stacked.shape[2]), height=int(stacked.shape[1]),
+        sizes=None if sizes is None else torch.from_numpy(sizes), notes=sorted(notes))

@@ -22,7 +22,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from nerfspec.data.blender import _read_image, downscale_rgba
+from nerfspec.data.blender import IMAGE_SUFFIXES, _read_image, downscale_rgba
 from nerfspec.errors import DatasetError
 
 ORIENTATION_MODES = ("auto", "apply", "ignore")
@@ -130,12 +130,38 @@ def _write_cached(path: Path, img: np.ndarray) -> None:
         pass
 
 
+MAX_SEARCHED = 20000  # files looked at for a hint about a missing image
+
+
+def same_stem_hint(root: Path, missing: Path) -> str:
+    """``"; <file> has that name: ..."`` naming an image under ``root`` with the stem of the
+    ``missing`` one (paths written on the author's machine, ``.jpeg`` for ``.png``), else ""."""
+    stem, seen = missing.stem.lower(), 0
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            seen += 1
+            if seen > MAX_SEARCHED:
+                return ""
+            candidate = Path(folder) / name
+            if candidate.suffix.lower() in IMAGE_SUFFIXES and candidate.stem.lower() == stem:
+                rel = candidate.relative_to(root).as_posix()
+                return (f"; the capture folder has {rel}: write file paths relative to the folder of "
+                        f"the capture file, with the names the files have")
+    return ""
+
+
 def load_view(image_path: Path, mask_path: Path | None, expected: tuple[int | None, int | None],
               downscale: int, orientation_mode: str, notes: set[str], where: str,
-              use_cache: bool = True) -> tuple[np.ndarray, tuple[int, int]]:
+              use_cache: bool = True, root: Path | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     """One view as (H', W', 4) uint8 (straight colour; alpha = the image's alpha times the
     mask, 255 where neither has one) at 1/``downscale`` of its size, and its full-size
-    (width, height) as the capture file must describe it."""
+    (width, height) as the capture file must describe it. A missing image's message names a
+    file of the same stem under ``root`` (the capture's folder) when there is one."""
+    for p in (image_path, mask_path):
+        if p is not None and root is not None and not p.exists():
+            kind = "image" if p is image_path else "mask"
+            raise DatasetError(f"{p}: {kind} file not found ({where}){same_stem_hint(root, p)}")
     key = None
     if use_cache and downscale > 1:
         try:
@@ -159,6 +185,10 @@ def load_view(image_path: Path, mask_path: Path | None, expected: tuple[int | No
     if size[0] // downscale < 1 or size[1] // downscale < 1:
         raise DatasetError(f"{image_path}: downscale {downscale} leaves no pixels of {size[0]}x{size[1]}")
     small = downscale_rgba(img, downscale)
+    if size[0] % downscale or size[1] % downscale:
+        notes.add(f"images of {size[0]}x{size[1]} are not a multiple of data.downscale = {downscale}: the last "
+                  f"{size[0] % downscale} column(s) and {size[1] % downscale} row(s) are cropped, and the "
+                  "downscaled copies are not cached (read again each time)")
     if key is not None and size[0] % downscale == 0 and size[1] % downscale == 0:
         _write_cached(key, small)  # the full size is then the cached size times the factor
     return small, size

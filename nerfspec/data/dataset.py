@@ -8,7 +8,7 @@ import dataclasses
 
 from nerfspec.data.blender import load_blender_split
 from nerfspec.data.capture import capture_transform, load_capture_split
-from nerfspec.data.transforms_json import find_capture_file
+from nerfspec.data.capture_layout import find_capture_file, split_file_folder
 
 
 def is_capture(root) -> bool:
@@ -23,7 +23,7 @@ def load_split(data, split: str):
     path = find_capture_file(data.root)
     if path is not None:
         return load_capture_split(path, split, data)
-    return load_blender_split(data.root, split, data.downscale)
+    return load_blender_split(split_file_folder(data.root) or data.root, split, data.downscale)
 
 
 def resolve_data(cfg):
@@ -37,10 +37,20 @@ def resolve_data(cfg):
 
 
 def describe_split(name: str, split) -> str:
-    """One line about a loaded split: views, image size, focal length range, lens model."""
+    """One line about a loaded split: views, image size (smallest..largest when views differ),
+    focal length range, lens model and coefficients (how many different ones when views
+    differ)."""
     cams = split.cameras
     lo, hi = float(cams.fx.min()), float(cams.fx.max())
     focal = f"fx {lo:.2f} px" if hi - lo < 1e-6 else f"fx {lo:.2f}..{hi:.2f} px"
-    lens = cams.model if cams.distortion is None else (
-        f"{cams.model} ({', '.join(f'{c:g}' for c in cams.distortion[0].tolist())})")
-    return f"{name}: {len(split)} view{'s' if len(split) != 1 else ''}, {split.width}x{split.height}, {focal}, {lens}"
+    size = f"{split.width}x{split.height}"
+    if cams.sizes is not None:
+        by_area = sorted({tuple(s) for s in cams.sizes.tolist()}, key=lambda s: (s[0] * s[1], s))
+        size = f"{by_area[0][0]}x{by_area[0][1]}..{by_area[-1][0]}x{by_area[-1][1]}"
+    lens = cams.model
+    if cams.distortion is not None:
+        lens = f"{cams.model} ({', '.join(f'{c:g}' for c in cams.distortion[0].tolist())})"
+        distinct = len({tuple(row) for row in cams.distortion.tolist()})
+        if distinct > 1:
+            lens = f"{cams.model}, {distinct} different coefficient sets (first {lens[len(cams.model) + 1:]})"
+    return f"{name}: {len(split)} view{'s' if len(split) != 1 else ''}, {size}, {focal}, {lens}"

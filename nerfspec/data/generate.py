@@ -5,7 +5,9 @@
 * ``nerfstudio``: one ``transforms.json`` as ns-process-data writes it: ``camera_model``
   (PINHOLE, OPENCV or OPENCV_FISHEYE), ``fl_x``, ``fl_y``, ``cx``, ``cy``, ``w``, ``h``, the
   lens coefficients, frames ``images/<split>_<kkkk>.<png|jpg>`` and ``train_filenames`` /
-  ``val_filenames`` / ``test_filenames``; no band images.
+  ``val_filenames`` / ``test_filenames``; no band images. ``variant`` writes the same cameras
+  in another shape people's captures come in (``capture_variants``: Windows paths, the Blender
+  split layout with full intrinsics, ``distortion_params``, SIMPLE_RADIAL, two image sizes).
 
 Both use the same cameras (``scenes.camera_poses``, focal length from ``camera_angle_x``), so a
 capture and a Blender scene made from one description and seed show the same views. Views
@@ -25,6 +27,7 @@ import numpy as np
 
 from nerfspec.cameras import focal_from_fov
 from nerfspec.data import raycast
+from nerfspec.data.capture_variants import VARIANTS, rewrite, second_size
 from nerfspec.data.environment import ENVIRONMENTS, environment
 from nerfspec.data.scenes import SPLITS, SceneDescription, SceneError, camera_poses, description_to_toml
 from nerfspec.lens import COEFFICIENTS, COEFFICIENT_NAMES, MODELS
@@ -46,6 +49,7 @@ class Photography:
     alpha: bool = True  # RGBA with coverage as alpha; False: opaque RGB on ``background``
     background: str = "white"  # without alpha: white | black | sky
     image_format: str = "png"  # png | jpg (jpg has no alpha)
+    variant: str = "plain"  # how a nerfstudio capture file is written (capture_variants.VARIANTS)
 
     def check(self, where: Path) -> None:
         """``SceneError`` naming ``where`` for an impossible combination."""
@@ -67,6 +71,12 @@ class Photography:
             fail(f"image format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}")
         if self.image_format == "jpg" and self.alpha:
             fail("JPEG images have no alpha: add --no-alpha")
+        if self.variant not in VARIANTS:
+            fail(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        if self.variant != "plain" and self.format != "nerfstudio":
+            fail(f"variant {self.variant} is a way of writing a capture: add --format nerfstudio")
+        if self.variant == "simple_radial" and (self.lens_model != "opencv" or any(self.distortion[2:])):
+            fail("SIMPLE_RADIAL / RADIAL cameras have only k1 and k2: give --distortion=K1,K2,0,0")
 
 
 def parse_distortion(text: str) -> tuple[float, ...]:
@@ -92,7 +102,7 @@ def _prepare(out: Path, photo: Photography) -> None:
             for old in folder.iterdir():
                 if pattern.match(old.name):
                     old.unlink()
-        stale = ["transforms.json"] if photo.format == "blender" else [f"transforms_{s}.json" for s in SPLITS]
+        stale = ["transforms.json"] if photo.format == "blender" else ["transforms.json", *(f"transforms_{s}.json" for s in SPLITS)]
         for name in stale:
             (out / name).unlink(missing_ok=True)
     except OSError as exc:
@@ -131,8 +141,10 @@ def write_scene(desc: SceneDescription, out: Path, photo: Photography, counts: d
         for split in SPLITS:
             frames, names = [], []
             for k, pose in enumerate(camera_poses(counts[split], desc.camera, desc.seed, split)):
+                size = second_size(desc.size) if photo.variant == "two_sizes" and k % 2 else desc.size
+                view_focal = focal_from_fov(size, desc.camera.camera_angle_x)
                 try:
-                    img, band = raycast.render_view(shapes, desc.light, pose, desc.size, focal,
+                    img, band = raycast.render_view(shapes, desc.light, pose, size, view_focal,
                                                     desc.supersample, band_of_object, lens, env)
                 except ValueError as exc:  # a lens that folds over
                     raise SceneError(f"{desc.path}: {exc}") from None
@@ -146,7 +158,9 @@ def write_scene(desc: SceneDescription, out: Path, photo: Photography, counts: d
                 else:
                     name = f"images/{split}_{k:04d}.{photo.image_format}"
                     iio.imwrite(out / name, img)
-                    capture["frames"].append({"file_path": name, "transform_matrix": matrix})
+                    own = {} if photo.variant != "two_sizes" else {
+                        "fl_x": view_focal, "fl_y": view_focal, "cx": 0.5 * size, "cy": 0.5 * size, "w": size, "h": size}
+                    capture["frames"].append({"file_path": name, "transform_matrix": matrix, **own})
                     names.append(name)
                 bar.update(1)
             if photo.format == "blender":
@@ -155,7 +169,11 @@ def write_scene(desc: SceneDescription, out: Path, photo: Photography, counts: d
             else:
                 capture[f"{split}_filenames"] = names
     if photo.format == "nerfstudio":
-        (out / "transforms.json").write_text(json.dumps(capture, indent=2) + "\n")
+        if photo.variant == "two_sizes":  # every frame carries its own size and intrinsics
+            for key in ("fl_x", "fl_y", "cx", "cy", "w", "h"):
+                capture.pop(key)
+        for name, meta in rewrite(capture, photo.variant).items():
+            (out / name).write_text(json.dumps(meta, indent=2) + "\n")
     raycast.union_mesh(shapes).export(out / "mesh.ply")
     (out / "scene.toml").write_text(description_to_toml(desc))
     return out

@@ -105,16 +105,30 @@ def rotation_to_z(up: np.ndarray) -> np.ndarray:
     return rotation_z_to(up).T
 
 
-def poses_transform(c2w: np.ndarray, camera_distance: float) -> np.ndarray:
+def up_direction(c2w: np.ndarray, orientation: str | None) -> np.ndarray | None:
+    """The world direction the scene frame's +z follows, (3,) unit, under nerfstudio's
+    orientation method ``orientation``: None or "vertical": ``vertical``; "up": the cameras'
+    mean up (their y axes); "none": None (the file's axes are kept)."""
+    if orientation == "none":
+        return None
+    if orientation == "up":
+        mean_up = c2w[:, :3, 1].mean(axis=0)
+        return mean_up / max(np.linalg.norm(mean_up), 1e-12)
+    return vertical(c2w)
+
+
+def poses_transform(c2w: np.ndarray, camera_distance: float, orientation: str | None = None) -> np.ndarray:
     """``poses`` mode (see the module docstring): centre at the focus point (the cameras' mean
-    position where there is none), +z along ``vertical``, mean camera distance ``camera_distance``."""
+    position where there is none), +z along ``up_direction`` (the file's axes when
+    ``orientation`` is "none"), mean camera distance ``camera_distance``."""
     origins = c2w[:, :3, 3]
     centre = focus_point(c2w)
     if centre is None:
         centre = origins.mean(axis=0)
     dist = float(np.linalg.norm(origins - centre, axis=1).mean())
     scale = camera_distance / dist if dist > 1e-12 else 1.0
-    return similarity(scale, rotation_to_z(vertical(c2w)), centre)
+    up = up_direction(c2w, orientation)
+    return similarity(scale, np.eye(3) if up is None else rotation_to_z(up), centre)
 
 
 def ngp_transform(scale: float, offset: tuple[float, float, float], aabb_scale: float | None,

@@ -15,9 +15,16 @@ view (fl = 0.5 w / tan(0.5 camera_angle)), fl_y to fl_x, the principal point to 
 centre, w and h to the image's size. Poses are camera-to-world in the OpenGL convention
 (camera looks down -z, +y up), as both tools write them. nerfstudio's ``applied_transform``
 (what ns-process-data already applied to the poses) is checked and kept; instant-ngp's
-``aabb_scale``, ``scale`` and ``offset`` are read for its normalisation; ``sharpness`` and
-other keys are ignored. ``train_filenames`` / ``val_filenames`` / ``test_filenames`` name
-the splits.
+``aabb_scale``, ``scale`` and ``offset`` are read for its normalisation; ``distortion_params``,
+``orientation_override``, ``applied_scale``, ``fisheye_crop_radius`` and ``depth_file_path``
+as ``capture_keys`` says; ``sharpness`` and other keys that do not change the cameras are
+ignored. ``train_filenames`` / ``val_filenames`` / ``test_filenames`` name the splits.
+Paths may use Windows backslashes (``.\\images\\x.png``), as instant-ngp reads them.
+
+The same cameras saved in the Blender split layout (``transforms_train.json``, optional
+``transforms_val.json``, ``transforms_test.json``, as people prepare real captures for
+Blender-format code) are read the same way when a file has intrinsics beyond
+``camera_angle_x``: each file's top level applies to its frames, and the files are the splits.
 
 Every problem is a one-line ``DatasetError`` that starts with the file's path.
 """
@@ -31,16 +38,16 @@ from typing import Any
 
 import numpy as np
 
+from nerfspec.data import capture_keys
 from nerfspec.data.blender import _image_file, _pose
-from nerfspec.data.jsonfile import read_json
+from nerfspec.data.capture_layout import CAPTURE_INTRINSICS, read_files
 from nerfspec.errors import DatasetError
 
-FILE_NAME = "transforms.json"
 # camera_model values of nerfstudio / COLMAP -> nerfspec.lens model names
+# (SIMPLE_RADIAL and RADIAL are perspective cameras with k1, k2, as nerfstudio reads them)
 CAMERA_MODELS = {"PINHOLE": "pinhole", "SIMPLE_PINHOLE": "pinhole", "OPENCV": "opencv",
-                 "OPENCV_FISHEYE": "opencv_fisheye"}
-INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y",
-                  "camera_model", "is_fisheye", "k1", "k2", "k3", "k4", "p1", "p2")
+                 "SIMPLE_RADIAL": "opencv", "RADIAL": "opencv", "OPENCV_FISHEYE": "opencv_fisheye"}
+INTRINSIC_KEYS = ("camera_angle_x", "camera_angle_y", *CAPTURE_INTRINSICS)
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
 # which distortion keys each model reads, in the order nerfspec.lens takes them
 MODEL_COEFFICIENTS = {"pinhole": (), "opencv": ("k1", "k2", "p1", "p2", "k3"),
@@ -82,6 +89,7 @@ class FrameSpec:
     mask_path: Path | None
     values: dict[str, Any]  # the intrinsic keys that apply to this frame (frame over top level)
     own_intrinsics: bool  # the frame sets a size or focal length itself
+    source: Path | None = None  # the file that lists it, when the capture has several
 
 
 @dataclass(frozen=True)
@@ -91,18 +99,9 @@ class CaptureSpec:
     splits: dict[str, list[int]] | None  # positions in ``frames`` per split, when the file names them
     applied_transform: np.ndarray | None  # (4, 4)
     ngp: dict[str, Any]  # aabb_scale (float or None), scale, offset (3,) in instant-ngp's axis order
-
-
-def find_capture_file(root: str | Path) -> Path | None:
-    """The capture file of a data root: ``root`` itself when it is a .json file other than a
-    Blender ``transforms_<split>.json``, else ``root/transforms.json`` when the folder has no
-    ``transforms_train.json`` (which makes it a Blender scene); None otherwise."""
-    root = Path(root)
-    if root.suffix.lower() == ".json" and not root.name.startswith("transforms_"):
-        return root
-    if (root / FILE_NAME).is_file() and not (root / "transforms_train.json").is_file():
-        return root / FILE_NAME
-    return None
+    orientation: str | None = None  # nerfstudio's orientation_override
+    applied_scale: float | None = None
+    notes: tuple[str, ...] = ()  # what the file holds that is read but not used
 
 
 def _number(path: Path, where: str, key: str, value: Any, positive: bool = False) -> float:
@@ -144,7 +143,7 @@ def _check_intrinsic_values(path: Path, where: str, values: dict) -> None:
     if "camera_model" in values:
         model = values["camera_model"]
         if not isinstance(model, str) or model.upper() not in CAMERA_MODELS:
-            known = ", ".join(k for k in CAMERA_MODELS if k != "SIMPLE_PINHOLE")
+            known = ", ".join(CAMERA_MODELS)
             raise DatasetError(f"{path}: {where}camera_model {model!r} is not supported (supported: {known})")
     if "is_fisheye" in values and not isinstance(values["is_fisheye"], bool):
         raise DatasetError(f"{path}: {where}'is_fisheye' must be true or false, got {values['is_fisheye']!r}")
@@ -164,12 +163,12 @@ def intrinsics(spec: CaptureSpec, frame: FrameSpec, image_size: tuple[int, int] 
     """Complete a frame's intrinsics; ``image_size`` (width, height) of its image (None: the
     file's w and h must be there). Raises when the focal length is missing or the file's size
     disagrees with the image's."""
-    path, v, where = spec.path, frame.values, f"frame {frame.index} ({frame.name}): "
+    path, v, where = frame.source or spec.path, frame.values, f"frame {frame.index} ({frame.name}): "
     w, h = v.get("w"), v.get("h")
     if image_size is not None:
         if (w is not None and int(w) != image_size[0]) or (h is not None and int(h) != image_size[1]):
             raise DatasetError(f"{path}: {where}image is {image_size[0]}x{image_size[1]} but the file "
-                               f"gives w x h = {w}x{h}")
+                               f"gives w x h = {w}x{h}{size_hint(image_size, w, h)}")
         w, h = image_size
     if w is None or h is None:
         raise DatasetError(f"{path}: {where}needs 'w' and 'h' (the image size)")
@@ -203,6 +202,25 @@ def intrinsics(spec: CaptureSpec, frame: FrameSpec, image_size: tuple[int, int] 
     if model == "opencv" and not any(coeffs):
         model, coeffs = "pinhole", ()  # an undistorted OPENCV camera is a pinhole
     return Intrinsics(fx, fy, float(v.get("cx", 0.5 * w)), float(v.get("cy", 0.5 * h)), w, h, model, coeffs)
+
+
+def size_hint(image_size: tuple[int, int], w: Any, h: Any) -> str:
+    """What an image of ``image_size`` (width, height) that is not the file's w x h probably is:
+    an integer downscaled or upscaled copy, or the image turned on its side."""
+    if w is None or h is None:
+        return ""
+    iw, ih = image_size
+    w, h = int(w), int(h)
+    for n in range(2, 17):
+        if w // n == iw and h // n == ih:  # ns-process-data rounds down (images_2, images_4, images_8)
+            return (f": the image is 1/{n} of that size (a downscaled copy such as images_{n}/); point file_path "
+                    f"at the full-size images and set data.downscale={n} to train at this size")
+        if iw // n == w and ih // n == h:
+            return (f": the image is {n} times that size; the file describes a 1/{n} copy, so point file_path "
+                    f"at the downscaled images")
+    if (iw, ih) == (h, w):
+        return ": the image is turned on its side (see data.exif_orientation)"
+    return ""
 
 
 def _matrix(path: Path, key: str, value: Any) -> np.ndarray:
@@ -263,46 +281,82 @@ def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[i
     return out
 
 
-def parse_capture(path: str | Path) -> CaptureSpec:
-    """Read and validate a capture file: frames (sorted by file name) with their poses, image
-    and mask paths and intrinsic values; the split lists; instant-ngp's normalisation keys."""
-    path = Path(path)
-    meta = read_json(path)
-    if not isinstance(meta, dict):
-        raise DatasetError(f"{path}: top level must be an object with 'frames'")
-    root = path.parent
-    top = {k: meta[k] for k in INTRINSIC_KEYS if k in meta}
-    _check_intrinsic_values(path, "", top)
+def _frames(file: Path, meta: dict, root: Path, seen: dict) -> list[FrameSpec]:
+    """The frames of one file, each with its intrinsic values (the frame's over the file's)."""
+    top = capture_keys.expand_distortion_params(file, "", {k: meta[k] for k in INTRINSIC_KEYS if k in meta})
+    capture_keys.refuse_keys(file, "", meta)
+    _check_intrinsic_values(file, "", top)
     frames_meta = meta.get("frames")
     if not isinstance(frames_meta, list) or not frames_meta:
-        raise DatasetError(f"{path}: 'frames' must be a non-empty list")
-    applied = _matrix(path, "applied_transform", meta["applied_transform"]) if "applied_transform" in meta else None
-    frames, seen = [], {}
+        raise DatasetError(f"{file}: 'frames' must be a non-empty list")
+    frames = []
     for k, fm in enumerate(frames_meta):
-        c2w = _pose(path, k, fm)
+        c2w = _pose(file, k, fm)
         name = fm["file_path"]
         if not isinstance(name, str) or not name.strip():
-            raise DatasetError(f"{path}: frame {k} file_path must be a non-empty string, got {name!r}")
+            raise DatasetError(f"{file}: frame {k} file_path must be a non-empty string, got {name!r}")
         image_path = _image_file(root, name)
         key = image_path.resolve()
         if key in seen:
-            raise DatasetError(f"{path}: frames {seen[key]} and {k} both use {image_path.name}; "
+            raise DatasetError(f"{file}: frames {seen[key]} and {k} both use {image_path.name}; "
                                "each frame needs its own image")
         seen[key] = k
         mask = fm.get("mask_path")
         if mask is not None and (not isinstance(mask, str) or not mask.strip()):
-            raise DatasetError(f"{path}: frame {k} mask_path must be a non-empty string, got {mask!r}")
-        own = {key: fm[key] for key in INTRINSIC_KEYS if key in fm}
-        _check_intrinsic_values(path, f"frame {k}: ", own)
+            raise DatasetError(f"{file}: frame {k} mask_path must be a non-empty string, got {mask!r}")
+        where = f"frame {k}: "
+        capture_keys.refuse_keys(file, where, fm)
+        own = capture_keys.expand_distortion_params(file, where, {key: fm[key] for key in INTRINSIC_KEYS if key in fm})
+        _check_intrinsic_values(file, where, own)
         frames.append(FrameSpec(k, normalise_name(name), image_path, c2w,
                                 _image_file(root, mask) if mask is not None else None, {**top, **own},
-                                any(key in own for key in ("w", "h", "fl_x", "fl_y", "camera_angle_x"))))
+                                any(key in own for key in ("w", "h", "fl_x", "fl_y", "camera_angle_x")), file))
+    return frames
+
+
+def _merge_split_files(files, root: Path) -> tuple[list[FrameSpec], dict[int, set]]:
+    """The frames of every file and, by id, the splits that list each. An image listed by two
+    Blender split files (val and test are often the same views) is one frame in both splits,
+    when the files agree on its camera."""
+    frames, origin, by_image = [], {}, {}
+    for split, file, meta in files:
+        for f in _frames(file, meta, root, {}):
+            key = f.image_path.resolve()
+            if key in by_image:
+                other = by_image[key]
+                if not np.allclose(other.c2w, f.c2w, atol=1e-6) or other.values != f.values:
+                    raise DatasetError(f"{file}: frame {f.index} ({f.name}) is also in {other.source.name} "
+                                       "with another camera; an image has one camera")
+                origin[id(other)].add(split)
+                continue
+            by_image[key] = f
+            origin[id(f)] = {split}
+            frames.append(f)
+    return frames, origin
+
+
+def parse_capture(path: str | Path) -> CaptureSpec:
+    """Read and validate a capture (its transforms.json, or the ``transforms_train.json`` of
+    one in the Blender split layout): frames (sorted by file name) with their poses, image and
+    mask paths and intrinsic values; the splits; instant-ngp's normalisation keys; the keys of
+    ``capture_keys``."""
+    path = Path(path)
+    files = read_files(path)
+    root, first = path.parent, files[0][2]
+    applied = _matrix(path, "applied_transform", first["applied_transform"]) if "applied_transform" in first else None
+    frames, origin = _merge_split_files(files, root)
     frames.sort(key=lambda f: f.name)
     models = {lens_model(f.values) for f in frames} - {"pinhole"}
     if len(models) > 1:
         raise DatasetError(f"{path}: frames use more than one lens model ({', '.join(sorted(models))}); "
                            "a capture must use one")
-    return CaptureSpec(path, frames, _splits(path, meta, frames), applied, _ngp(path, meta))
+    if files[0][0] is None:
+        splits = _splits(path, first, frames)
+    else:  # the files are the splits
+        splits = {s: [k for k, f in enumerate(frames) if s in origin[id(f)]] for s, _, _ in files}
+    notes = capture_keys.frame_notes([fm for _, _, meta in files for fm in meta.get("frames", [])])
+    return CaptureSpec(path, frames, splits, applied, _ngp(path, first), capture_keys.orientation(path, first),
+                       capture_keys.applied_scale(path, first), tuple(notes))
 
 
 def split_indices(spec: CaptureSpec, split: str, holdout_every: int) -> list[int]:

@@ -90,6 +90,14 @@ def orbit_defaults(poses: Tensor, centre: Tensor | None = None) -> tuple[float, 
     return float(dist.mean()), float(elev.mean())
 
 
+def path_focal(cameras, width: int) -> float:
+    """Focal length (pixels) of a camera path rendered ``width`` pixels wide with the training
+    views' mean field of view: mean_k(fx_k / W_k) * width, W_k each view's own width."""
+    if cameras.sizes is None:
+        return float(cameras.fx.mean()) * width / cameras.width
+    return float((cameras.fx / cameras.sizes[:, 0].to(cameras.fx)).mean()) * width
+
+
 def parse_resolution(text: str) -> tuple[int, int]:
     """'WxH' -> (W, H), each a positive integer."""
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
@@ -185,7 +193,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     data = dataclasses.replace(cfg.data, downscale=downscale or cfg.data.downscale)
     train = load_split(data, "train")
     width, height = resolution if resolution is not None else (train.width, train.height)
-    focal = float(train.cameras.fx.mean()) * width / train.width
+    focal = path_focal(train.cameras, width)
     aabb = torch.as_tensor(cfg.data.aabb, dtype=torch.float32)
     centre = 0.5 * (aabb[:3] + aabb[3:])
     default_radius, default_elev = orbit_defaults(train.poses, centre)

@@ -42,7 +42,7 @@ def carve_empty_cells(aabb: Tensor, resolution: int, alpha: Tensor, cameras: Cam
     footprint (its half-diagonal at its nearest possible depth), so no cell holding a
     visible surface is carved. At most ``max_views`` evenly spaced views are used.
     """
-    n, height, width = alpha.shape
+    n = alpha.shape[0]
     size = aabb[3:] - aabb[:3]
     centres = aabb[:3] + (grid_coords(resolution).float() + 0.5) / resolution * size
     half_diag = 0.5 * float(size.norm()) / resolution
@@ -55,7 +55,8 @@ def carve_empty_cells(aabb: Tensor, resolution: int, alpha: Tensor, cameras: Cam
         silhouette = dilate_masks((alpha[k] >= min_alpha)[None], radius)[0]
         i, j, depth = cameras.project(centres, k)
         ii, jj = i.round().long(), j.round().long()
-        inside = (depth > 0) & (ii >= 0) & (ii < width) & (jj >= 0) & (jj < height)
+        w, h = cameras.view_size(k)  # views smaller than the stored images: the rest is padding
+        inside = (depth > 0) & (ii >= 0) & (ii < w) & (jj >= 0) & (jj < h)
         hit = torch.zeros_like(empty)
         hit[inside] = ~silhouette[jj[inside], ii[inside]]
         empty |= hit

@@ -170,7 +170,7 @@ def render_image(field: Field, estimator: OccupancyGrid, cameras: Cameras, view:
     opacity (H, W), depth (H, W) and the background composited behind each pixel (H, W, 3),
     all float32 on the CPU."""
     device = estimator.aabb.device
-    width, height = cameras.width, cameras.height
+    width, height = cameras.view_size(view)
     origins, dirs = cameras[view].to(device).image_rays(0)
     parts = {"rgb": [], "opacity": [], "depth": [], "background": []}
     for lo in range(0, origins.shape[0], chunk_rays):

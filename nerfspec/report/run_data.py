@@ -118,7 +118,7 @@ def view_entries(run_name: str, split_name: str, metrics: dict, eval_dir: Path, 
             entry["render"] = assets.add_file(path, f"{run_name}_{split_name}_r_{k}.png", "image/png")
             render = images.read_png_rgb(path)
         if gt_split is not None and 0 <= k < len(gt_split):
-            gt = images.composite_uint8(gt_split.images[k].numpy(), background)
+            gt = images.composite_uint8(gt_split.image(k).numpy(), background)
             entry["gt"] = assets.add_bytes(f"{split_name}_gt_{k}.png", images.png_bytes(gt), "image/png")
             if render is not None:
                 try:

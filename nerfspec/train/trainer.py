@@ -310,7 +310,7 @@ class Trainer:
         self.field.eval()
         out = render_image(self.field, self.estimator, split.cameras, 0,
                            eval_background(cfg.data.eval_background, self.background), cfg.eval.chunk_rays)
-        target = composite(split.images[0].float() / 255.0, out["background"])
+        target = composite(split.image(0).float() / 255.0, out["background"])
         return psnr(out["rgb"], target), torch.cat([out["rgb"], target], dim=1)
 
     # -- the loop ------------------------------------------------------------------------
