@@ -181,8 +181,11 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
         assert (out / f).is_file()
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert [r["run"] for r in rows] == names
-    assert all(int(r["steps"]) == 12 and float(r["test_psnr"]) > 5 and float(r["samples_per_s"]) > 0
-               and int(r["params"]) > 0 for r in rows)
+    assert all(int(r["steps"]) == 12 and float(r["samples_per_s"]) > 0 and int(r["params"]) > 0 for r in rows)
+    for r in rows:  # the table carries each run's own evaluation
+        evaluated = json.loads((out / "runs" / r["run"] / "eval_test" / "metrics.json").read_text())
+        assert float(r["test_psnr"]) == pytest.approx(evaluated["psnr"], abs=0.01)
+    assert len({r["test_psnr"] for r in rows}) == 3
     results = json.loads((out / "results.json").read_text())
     assert [f["field"] for f in results["fields"]] == ["none", "gauss"]
     assert results["sweeps"]["gauss"]["by"] == "val"
@@ -190,8 +193,6 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
         assert [p["index"] for p in run["curve"]] == [1, 2, 3]
         assert [p["step"] for p in run["curve"]] == [4, 8, 12]
         assert len(run["curve"][0]["band_power"]) == len(results["band_edges"]) - 1
-        # the curve's last point scores the same weights as the final eval, on a subset
-        assert np.isfinite(run["curve"][-1]["psnr"])
     pngs = sorted(p.name for p in out.glob("*.png"))
     for name in ("psnr_vs_time.png", "psnr_vs_steps.png", "spectrum_none.png", "spectrum_gauss.png",
                  "sweep_gauss_sigma.png", "spectrum_final.png"):
@@ -225,3 +226,14 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
     spec.overrides = ["field.width=48"]
     with pytest.raises(Exception, match="different config"):
         run_status(plan_runs(spec)[0])
+
+    # the curve's last point scores the final weights: evaluation of the curve's views agrees
+    from nerfspec.evaluate import evaluate
+    from nerfspec.models import load_run
+
+    state = json.loads((out / "runs" / "gauss_sigma4_s0" / "compare.json").read_text())
+    views = state["curve_views"]
+    every = views[1] - views[0] if len(views) > 1 else 1000
+    metrics = evaluate(load_run(out / "runs" / "gauss_sigma4_s0"), "test", every, quiet=True)
+    assert [v["view"] for v in metrics["views"]] == views
+    assert state["curve"][-1]["psnr"] == pytest.approx(metrics["psnr"], abs=1e-3)

@@ -14,7 +14,7 @@ import torch
 
 from nerfspec.config import config_from_dict
 from nerfspec.models import build_models
-from nerfspec.render.kernels import kernel_backend, nerfacc_traverse
+from nerfspec.render.kernels import kernel_backend, nerfacc_cuda_available, nerfacc_traverse
 from nerfspec.render.renderer import render_rays, render_rays_inference
 from nerfspec.render.sampling import march_grid
 
@@ -52,7 +52,9 @@ def shell_grid(est):
 
 
 def test_nerfacc_kernels_are_used_on_cuda():
-    assert kernel_backend("cuda", "auto") in ("nerfacc", "torch")
+    if not nerfacc_cuda_available():
+        pytest.skip("nerfacc's CUDA extension does not build here")
+    assert kernel_backend("cuda", "auto") == "nerfacc" and kernel_backend("cuda", "nerfacc") == "nerfacc"
     assert kernel_backend("cuda", "torch") == "torch"
 
 

@@ -131,18 +131,24 @@ def small_state(step: int) -> dict:
 
 def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     save_checkpoint(tmp_path, small_state(10), 10)
-    real_save = torch.save
+    import nerfspec.run as run_module
 
-    def save_half_then_crash(obj, f, *a, **kw):  # part of the data reaches the target, then a failure
-        real_save(obj, f, *a, **kw)
-        f.seek(0)
-        f.truncate(f.tell() // 2 + 7)
+    real_fsync, written = os.fsync, []
+
+    def half_on_disk_then_crash(fd):  # the write reached the disk file, then the device fails
+        size = os.fstat(fd).st_size
+        os.ftruncate(fd, size // 2 + 7)
+        real_fsync(fd)
+        written.append(size // 2 + 7)
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(torch, "save", save_half_then_crash)
+    monkeypatch.setattr(run_module.os, "fsync", half_on_disk_then_crash)
     with pytest.raises(OutputError, match=r"ckpt_00000020\.pt.*Input/output error.*ckpt_00000010\.pt"):
         save_checkpoint(tmp_path, small_state(20), 20)
-    monkeypatch.setattr(torch, "save", real_save)
+    monkeypatch.setattr(run_module.os, "fsync", real_fsync)
+    assert written and written[0] > 7  # a partial file did reach the disk
+    assert [p.name for p in checkpoint_paths(tmp_path)] == ["ckpt_00000010.pt"]
+    assert not list((tmp_path / CHECKPOINT_DIR).glob(".*"))  # and was removed
 
     # the file is fully written but the process dies before the rename
     def die(*_a):
