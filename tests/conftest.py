@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -59,3 +63,34 @@ def tiny_config(tiny_scene, tmp_path):
     def make(**train):
         return config_from_dict(tiny_config_dict(tiny_scene, tmp_path / "outputs", **train))
     return make
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args) -> CliResult:
+    """``nerfspec ARGS`` through the CLI's entry point (``nerfspec.cli.main``) in this process:
+    exit code, stdout and stderr as a subprocess would give them (an uncaught exception is a
+    traceback on stderr and code 1), without a Python start-up per call. torch's thread count,
+    which a config's train.threads sets, is restored."""
+    import torch
+
+    from nerfspec.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    threads = torch.get_num_threads()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's errors and --help leave through sys.exit
+            code = exc.code if isinstance(exc.code, int) else 1
+        except Exception:  # noqa: BLE001 - what the console would show
+            traceback.print_exc()
+            code = 1
+        finally:
+            torch.set_num_threads(threads)
+    return CliResult(code, out.getvalue(), err.getvalue())

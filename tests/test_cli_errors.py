@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nerfspec.cli import main
+from tests.conftest import run_cli
 
 SCENE = str(Path(__file__).resolve().parents[1] / "scenes" / "default.toml")
 
@@ -48,25 +48,17 @@ CASES = {
 }
 
 
-def run_in_process(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exc:  # argparse's errors leave through sys.exit
-        return exc.code
-
-
 @pytest.mark.parametrize("line,needle", [c for cases in CASES.values() for c in cases],
                          ids=[c[0][:60] for cases in CASES.values() for c in cases])
-def test_bad_value_is_one_error_line_and_exit_2(tmp_path, capsys, line, needle):
+def test_bad_value_is_one_error_line_and_exit_2(tmp_path, line, needle):
     folder = tmp_path / "photos"
     folder.mkdir()
     argv = [a.replace("RUN", str(folder)).replace("OUT", str(tmp_path / "out")) for a in line.split()]
-    code = run_in_process(argv)
-    captured = capsys.readouterr()
-    assert code == 2, captured
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], captured.err
-    assert "usage:" not in captured.err and captured.out == ""
+    result = run_cli(*argv)
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], result.stderr
+    assert "usage:" not in result.stderr and result.stdout == ""
     assert not (tmp_path / "out").exists()  # nothing was written
 
 
@@ -78,7 +70,7 @@ def test_parse_errors_name_the_command_and_its_help():
                            "(see nerfspec train --help)\n")
 
 
-def test_help_still_prints_and_exits_0(capsys):
-    assert run_in_process(["eval", "--help"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("usage: nerfspec eval") and "--split {train,val,test}" in out
+def test_help_still_prints_and_exits_0():
+    result = run_cli("eval", "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: nerfspec eval") and "--split {train,val,test}" in result.stdout
