@@ -237,3 +237,26 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
     metrics = evaluate(load_run(out / "runs" / "gauss_sigma4_s0"), "test", every, quiet=True)
     assert [v["view"] for v in metrics["views"]] == views
     assert state["curve"][-1]["psnr"] == pytest.approx(metrics["psnr"], abs=1e-3)
+
+
+def test_a_run_folder_without_config_is_replaced_and_others_are_left(tiny_scene, tmp_path, capsys):
+    """OUT/runs/<name> without config.toml is what a run killed before it began leaves: compare
+    replaces it. A folder of another name, and a finished run's folder, stay as they are."""
+    out = tmp_path / "cmp"
+    half = out / "runs" / "none_s0"
+    half.mkdir(parents=True)
+    (half / "leftover.txt").write_text("from a run that never started")
+    other = out / "runs" / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep")
+    argv = ["compare", "--scene", str(tiny_scene), "--fields", "none", "--steps", "2", "--out", str(out),
+            "--curve-points", "1", "--eval-every", "10", "--set", "field.width=16", "--set", "train.threads=1",
+            "--quiet"]
+    assert main(argv) == 0
+    assert not (half / "leftover.txt").exists() and (half / "config.toml").is_file()
+    assert (half / "eval_test" / "metrics.json").is_file()
+    assert (other / "notes.txt").read_text() == "keep"
+    capsys.readouterr()
+    (half / "mine.txt").write_text("added to a finished run")
+    assert main(argv) == 0 and "finished, skipped" in capsys.readouterr().out
+    assert (half / "mine.txt").is_file()

@@ -119,3 +119,49 @@ def test_optimizer_state_follows_parameters_between_group_layouts():
         a, b = lazy.state[p], back.state[p]
         assert float(a["step"]) == float(b["step"]) == 2.0
         assert torch.equal(a["exp_avg"], b["exp_avg"]) and torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
+
+
+class TrainingLog:
+    """Stands in for TensorBoard's SummaryWriter: the scalars and images training logs."""
+
+    def __init__(self):
+        self.scalars: dict[str, list[tuple[int, float]]] = {}
+        self.images: dict[str, list[tuple[int, object]]] = {}
+
+    def add_scalar(self, key, value, step):
+        self.scalars.setdefault(key, []).append((step, float(value)))
+
+    def add_image(self, key, image, step, dataformats="HWC"):
+        assert dataformats == "HWC"
+        self.images.setdefault(key, []).append((step, image))
+
+
+def test_validation_during_training_logs_psnr_of_the_render_it_shows(tiny_config):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from nerfspec.data.blender import composite
+    from nerfspec.data.dataset import load_split
+
+    cfg = tiny_config(max_steps=10, val_every=5)
+    trainer = Trainer(cfg, create_run_dir(cfg), quiet=True)
+    log = TrainingLog()
+    trainer.fit(log)
+    assert [s for s, _ in log.scalars["val/psnr"]] == [5, 10]
+    assert [s for s, _ in log.images["val/render_vs_gt"]] == [5, 10]
+    step, image = log.images["val/render_vs_gt"][-1]
+    val = load_split(cfg.data, "val")
+    h, w = val.height, val.width
+    assert tuple(image.shape) == (h, 2 * w, 3)
+    render, target = image[:, :w].double().numpy(), image[:, w:]
+    # the right half is the first validation view on the evaluation background (white)
+    white = torch.ones(3)
+    torch.testing.assert_close(target, composite(val.images[0].float() / 255.0, white), atol=1e-6, rtol=0)
+    expected = peak_signal_noise_ratio(target.double().numpy(), render, data_range=1.0)
+    assert log.scalars["val/psnr"][-1][1] == pytest.approx(expected, abs=1e-3)
+    assert trainer.field.training  # training carries on in training mode
+
+
+def test_only_the_newest_two_checkpoints_are_kept(tiny_config):
+    result = train(tiny_config(max_steps=9, checkpoint_every=2), quiet=True)
+    # steps 2, 4, 6, 8 and the final 9: the last two remain
+    assert [p.name for p in checkpoint_paths(result.run_dir)] == ["ckpt_00000009.pt", "ckpt_00000008.pt"]
