@@ -34,6 +34,26 @@ def tiny_scene(tmp_path_factory) -> Path:
     return make_tiny_scene(tmp_path_factory.mktemp("scene") / "default", size=32, views=20)
 
 
+@pytest.fixture(scope="session")
+def compared(tiny_scene, tmp_path_factory) -> dict:
+    """One ``nerfspec compare`` of none and gauss (sigma swept over 1 and 4), 12 steps a run, for
+    the tests of its outputs and of its report page: {"out", "argv", "base"} (the base config)."""
+    from nerfspec.cli import main
+    from nerfspec.config import dump_toml
+
+    root = tmp_path_factory.mktemp("compare")
+    base = tiny_config_dict(tiny_scene, root / "unused")
+    base.pop("name"), base.pop("output_dir"), base["data"].pop("root")
+    base["train"]["threads"] = 1
+    (root / "base.toml").write_text(dump_toml(base))
+    out = root / "cmp"
+    argv = ["compare", "--scene", str(tiny_scene), "--fields", "none,gauss", "--config", str(root / "base.toml"),
+            "--steps", "12", "--sweep", "gauss.sigma=1,4", "--out", str(out), "--curve-points", "3",
+            "--eval-every", "4", "--set", "field.width=32", "--quiet"]
+    assert main(argv) == 0
+    return {"out": out, "argv": argv, "base": root / "base.toml"}
+
+
 @pytest.fixture
 def private_cache(tmp_path, monkeypatch):
     """Downscaled capture images are cached under $XDG_CACHE_HOME: one cache per test."""

@@ -164,18 +164,8 @@ def test_mean_curve_over_seeds():
 
 # -- end to end ---------------------------------------------------------------------------
 
-def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
-    base = tiny_config_dict(tiny_scene, tmp_path / "unused")
-    base["train"]["threads"] = 1
-    base.pop("name"), base.pop("output_dir"), base["data"].pop("root")
-    from nerfspec.config import dump_toml
-
-    (tmp_path / "base.toml").write_text(dump_toml(base))
-    out = tmp_path / "cmp"
-    argv = ["compare", "--scene", str(tiny_scene), "--fields", "none,gauss", "--config",
-            str(tmp_path / "base.toml"), "--steps", "12", "--sweep", "gauss.sigma=1,4", "--out", str(out),
-            "--curve-points", "3", "--eval-every", "4", "--set", "field.width=32", "--quiet"]
-    assert main(argv) == 0
+def test_compare_end_to_end_and_rerun(compared, tiny_scene, tmp_path, capsys):
+    out, argv, base = compared["out"], compared["argv"], compared["base"]
     names = ["none_s0", "gauss_sigma1_s0", "gauss_sigma4_s0"]
     for f in ("report.md", "results.csv", "results.json", "report.html"):
         assert (out / f).is_file()
@@ -220,7 +210,7 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
     assert {str(p): p.stat().st_mtime_ns for p in (out / "runs" / "none_s0" / "checkpoints").glob("*.pt")} == ckpts
 
     # a longer budget turns finished runs into ones to resume; another config is refused
-    spec = CompareSpec(scene=str(tiny_scene), fields=["none"], out=str(out), base_config=str(tmp_path / "base.toml"),
+    spec = CompareSpec(scene=str(tiny_scene), fields=["none"], out=str(out), base_config=str(base),
                        overrides=["field.width=32"], steps=16)
     assert run_status(plan_runs(spec)[0])[0] == "train"
     spec.overrides = ["field.width=48"]
@@ -234,7 +224,8 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
     state = json.loads((out / "runs" / "gauss_sigma4_s0" / "compare.json").read_text())
     views = state["curve_views"]
     every = views[1] - views[0] if len(views) > 1 else 1000
-    metrics = evaluate(load_run(out / "runs" / "gauss_sigma4_s0"), "test", every, quiet=True)
+    metrics = evaluate(load_run(out / "runs" / "gauss_sigma4_s0"), "test", every, out_dir=tmp_path / "curve_views",
+                       quiet=True)
     assert [v["view"] for v in metrics["views"]] == views
     assert state["curve"][-1]["psnr"] == pytest.approx(metrics["psnr"], abs=1e-3)
 
