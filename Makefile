@@ -1,5 +1,5 @@
 # make demo: set up .venv and run the whole pipeline on the built-in default scene.
-# make test: set up .venv and run the tests (CPU only).
+# make test: set up .venv, build the C++ ops (once; cached) and run the tests (CPU only).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,9 +8,14 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 DEMO := outputs/demo
 
-.PHONY: setup test demo clean-demo
+.PHONY: setup ops test demo clean-demo
 
-setup: $(VENV)/.setup-done
+# ops: compile the C++ ops into torch's extension cache now (a no-op when it holds them), so
+# neither the tests nor the first run stop to build them
+setup: $(VENV)/.setup-done ops
+
+ops: $(VENV)/.setup-done
+	$(BIN)/python -m nerfspec.native
 
 $(VENV)/.setup-done: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

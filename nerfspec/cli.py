@@ -15,6 +15,15 @@ from nerfspec.errors import NerfspecError
 from nerfspec.memory import keep_freed_memory
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the CLI's one error form: a bad or missing argument is one line
+    ``error: <command>: <what>`` on stderr and exit code 2 (not argparse's usage block)."""
+
+    def error(self, message: str):
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a field on a Blender-format scene",
                        description="Train a radiance field. The run directory (outputs/<name>) gets "
@@ -196,7 +205,7 @@ def _add_report(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nerfspec", description="Neural radiance fields with "
+    parser = Parser(prog="nerfspec", description="Neural radiance fields with "
                                      "interchangeable input mappings (none, basic, pe, gauss, rffca).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", required=True)

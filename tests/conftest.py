@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,6 +34,26 @@ def tiny_scene(tmp_path_factory) -> Path:
     from nerfspec.data.scenes import make_tiny_scene
 
     return make_tiny_scene(tmp_path_factory.mktemp("scene") / "default", size=32, views=20)
+
+
+@pytest.fixture(scope="session")
+def compared(tiny_scene, tmp_path_factory) -> dict:
+    """One ``nerfspec compare`` of none and gauss (sigma swept over 1 and 4), 12 steps a run, for
+    the tests of its outputs and of its report page: {"out", "argv", "base"} (the base config)."""
+    from nerfspec.cli import main
+    from nerfspec.config import dump_toml
+
+    root = tmp_path_factory.mktemp("compare")
+    base = tiny_config_dict(tiny_scene, root / "unused")
+    base.pop("name"), base.pop("output_dir"), base["data"].pop("root")
+    base["train"]["threads"] = 1
+    (root / "base.toml").write_text(dump_toml(base))
+    out = root / "cmp"
+    argv = ["compare", "--scene", str(tiny_scene), "--fields", "none,gauss", "--config", str(root / "base.toml"),
+            "--steps", "12", "--sweep", "gauss.sigma=1,4", "--out", str(out), "--curve-points", "3",
+            "--eval-every", "4", "--set", "field.width=32", "--quiet"]
+    assert main(argv) == 0
+    return {"out": out, "argv": argv, "base": root / "base.toml"}
 
 
 @pytest.fixture
@@ -71,3 +95,34 @@ def edited(capture: Path, tmp_path: Path, edit) -> Path:
     edit(meta)
     (dst / "transforms.json").write_text(json.dumps(meta))
     return dst
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args) -> CliResult:
+    """``nerfspec ARGS`` through the CLI's entry point (``nerfspec.cli.main``) in this process:
+    exit code, stdout and stderr as a subprocess would give them (an uncaught exception is a
+    traceback on stderr and code 1), without a Python start-up per call. torch's thread count,
+    which a config's train.threads sets, is restored."""
+    import torch
+
+    from nerfspec.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    threads = torch.get_num_threads()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's errors and --help leave through sys.exit
+            code = exc.code if isinstance(exc.code, int) else 1
+        except Exception:  # noqa: BLE001 - what the console would show
+            traceback.print_exc()
+            code = 1
+        finally:
+            torch.set_num_threads(threads)
+    return CliResult(code, out.getvalue(), err.getvalue())

@@ -235,3 +235,30 @@ def test_images_not_listed_in_any_json_are_a_note(scene, capsys):
     assert "1 image(s) beside the views are not listed" in err and "r_999.png" in err, err
     load_blender_split(scene, "test")
     assert "not listed" not in capsys.readouterr().err
+
+
+def test_non_square_scene_loads_casts_rays_trains_and_evaluates(scene, tmp_path):
+    """Rows 6..25 of the 32x32 scene: a centred crop keeps the focal length and the principal
+    point at the image centre, so it is a valid 32x20 (W x H) Blender scene whose pixel (i, j)
+    sees what pixel (i, j + 6) of the full image saw."""
+    from nerfspec.config import config_from_dict
+    from nerfspec.evaluate import evaluate
+    from nerfspec.models import load_run
+    from nerfspec.train import train
+    from tests.conftest import tiny_config_dict
+
+    full = load_blender_split(scene, "train")
+    for png in scene.rglob("*.png"):
+        iio.imwrite(png, iio.imread(png)[6:26])
+    crop = load_blender_split(scene, "train")
+    assert (crop.width, crop.height) == (32, 20) and tuple(crop.images.shape[1:3]) == (20, 32)
+    torch.testing.assert_close(crop.images, full.images[:, 6:26])
+    view, i, j = torch.zeros(5, dtype=torch.long), torch.tensor([0, 31, 5, 17, 9]), torch.tensor([0, 19, 7, 3, 12])
+    torch.testing.assert_close(crop.cameras.rays(view, i, j), full.cameras.rays(view, i, j + 6))
+
+    values = tiny_config_dict(scene, tmp_path / "out", max_steps=4, checkpoint_every=4)
+    run = train(config_from_dict(values), quiet=True).run_dir
+    metrics = evaluate(load_run(run, "cpu"), "test", every=3, quiet=True)
+    pngs = sorted((run / "eval_test").glob("r_*.png"))
+    assert len(pngs) == len(metrics["views"]) >= 2
+    assert all(iio.imread(p).shape[:2] == (20, 32) for p in pngs)

@@ -164,25 +164,18 @@ def test_mean_curve_over_seeds():
 
 # -- end to end ---------------------------------------------------------------------------
 
-def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
-    base = tiny_config_dict(tiny_scene, tmp_path / "unused")
-    base["train"]["threads"] = 1
-    base.pop("name"), base.pop("output_dir"), base["data"].pop("root")
-    from nerfspec.config import dump_toml
-
-    (tmp_path / "base.toml").write_text(dump_toml(base))
-    out = tmp_path / "cmp"
-    argv = ["compare", "--scene", str(tiny_scene), "--fields", "none,gauss", "--config",
-            str(tmp_path / "base.toml"), "--steps", "12", "--sweep", "gauss.sigma=1,4", "--out", str(out),
-            "--curve-points", "3", "--eval-every", "4", "--set", "field.width=32", "--quiet"]
-    assert main(argv) == 0
+def test_compare_end_to_end_and_rerun(compared, tiny_scene, tmp_path, capsys):
+    out, argv, base = compared["out"], compared["argv"], compared["base"]
     names = ["none_s0", "gauss_sigma1_s0", "gauss_sigma4_s0"]
     for f in ("report.md", "results.csv", "results.json", "report.html"):
         assert (out / f).is_file()
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert [r["run"] for r in rows] == names
-    assert all(int(r["steps"]) == 12 and float(r["test_psnr"]) > 5 and float(r["samples_per_s"]) > 0
-               and int(r["params"]) > 0 for r in rows)
+    assert all(int(r["steps"]) == 12 and float(r["samples_per_s"]) > 0 and int(r["params"]) > 0 for r in rows)
+    for r in rows:  # the table carries each run's own evaluation
+        evaluated = json.loads((out / "runs" / r["run"] / "eval_test" / "metrics.json").read_text())
+        assert float(r["test_psnr"]) == pytest.approx(evaluated["psnr"], abs=0.01)
+    assert len({r["test_psnr"] for r in rows}) == 3
     results = json.loads((out / "results.json").read_text())
     assert [f["field"] for f in results["fields"]] == ["none", "gauss"]
     assert results["sweeps"]["gauss"]["by"] == "val"
@@ -190,8 +183,6 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
         assert [p["index"] for p in run["curve"]] == [1, 2, 3]
         assert [p["step"] for p in run["curve"]] == [4, 8, 12]
         assert len(run["curve"][0]["band_power"]) == len(results["band_edges"]) - 1
-        # the curve's last point scores the same weights as the final eval, on a subset
-        assert np.isfinite(run["curve"][-1]["psnr"])
     pngs = sorted(p.name for p in out.glob("*.png"))
     for name in ("psnr_vs_time.png", "psnr_vs_steps.png", "spectrum_none.png", "spectrum_gauss.png",
                  "sweep_gauss_sigma.png", "spectrum_final.png"):
@@ -219,9 +210,44 @@ def test_compare_end_to_end_and_rerun(tiny_scene, tmp_path, capsys):
     assert {str(p): p.stat().st_mtime_ns for p in (out / "runs" / "none_s0" / "checkpoints").glob("*.pt")} == ckpts
 
     # a longer budget turns finished runs into ones to resume; another config is refused
-    spec = CompareSpec(scene=str(tiny_scene), fields=["none"], out=str(out), base_config=str(tmp_path / "base.toml"),
+    spec = CompareSpec(scene=str(tiny_scene), fields=["none"], out=str(out), base_config=str(base),
                        overrides=["field.width=32"], steps=16)
     assert run_status(plan_runs(spec)[0])[0] == "train"
     spec.overrides = ["field.width=48"]
     with pytest.raises(Exception, match="different config"):
         run_status(plan_runs(spec)[0])
+
+    # the curve's last point scores the final weights: evaluation of the curve's views agrees
+    from nerfspec.evaluate import evaluate
+    from nerfspec.models import load_run
+
+    state = json.loads((out / "runs" / "gauss_sigma4_s0" / "compare.json").read_text())
+    views = state["curve_views"]
+    every = views[1] - views[0] if len(views) > 1 else 1000
+    metrics = evaluate(load_run(out / "runs" / "gauss_sigma4_s0"), "test", every, out_dir=tmp_path / "curve_views",
+                       quiet=True)
+    assert [v["view"] for v in metrics["views"]] == views
+    assert state["curve"][-1]["psnr"] == pytest.approx(metrics["psnr"], abs=1e-3)
+
+
+def test_a_run_folder_without_config_is_replaced_and_others_are_left(tiny_scene, tmp_path, capsys):
+    """OUT/runs/<name> without config.toml is what a run killed before it began leaves: compare
+    replaces it. A folder of another name, and a finished run's folder, stay as they are."""
+    out = tmp_path / "cmp"
+    half = out / "runs" / "none_s0"
+    half.mkdir(parents=True)
+    (half / "leftover.txt").write_text("from a run that never started")
+    other = out / "runs" / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep")
+    argv = ["compare", "--scene", str(tiny_scene), "--fields", "none", "--steps", "2", "--out", str(out),
+            "--curve-points", "1", "--eval-every", "10", "--set", "field.width=16", "--set", "train.threads=1",
+            "--quiet"]
+    assert main(argv) == 0
+    assert not (half / "leftover.txt").exists() and (half / "config.toml").is_file()
+    assert (half / "eval_test" / "metrics.json").is_file()
+    assert (other / "notes.txt").read_text() == "keep"
+    capsys.readouterr()
+    (half / "mine.txt").write_text("added to a finished run")
+    assert main(argv) == 0 and "finished, skipped" in capsys.readouterr().out
+    assert (half / "mine.txt").is_file()

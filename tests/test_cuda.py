@@ -52,7 +52,9 @@ def shell_grid(est):
 
 
 def test_nerfacc_kernels_are_used_on_cuda():
-    assert kernel_backend("cuda", "auto") == ("nerfacc" if nerfacc_cuda_available() else "torch")
+    if not nerfacc_cuda_available():
+        pytest.skip("nerfacc's CUDA extension does not build here")
+    assert kernel_backend("cuda", "auto") == "nerfacc" and kernel_backend("cuda", "nerfacc") == "nerfacc"
     assert kernel_backend("cuda", "torch") == "torch"
 
 

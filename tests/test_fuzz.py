@@ -1,7 +1,7 @@
 """Seeded fuzzing of datasets and configs: hundreds of corrupted variants of a 3-view scene and
 of a small config. For every variant the loader either succeeds with usable data or raises a
 one-line ``NerfspecError`` naming the input; nothing else escapes, and no input file changes.
-A sample of variants also goes through the real CLI (``python -m nerfspec train``): exit 2 with
+A sample of variants also goes through the CLI's entry point (``nerfspec train``, in-process): exit 2 with
 one ``error:`` line for what the loader refuses, never a traceback, never exit 0 on bad input.
 """
 
@@ -9,13 +9,9 @@ import copy
 import hashlib
 import json
 import math
-import os
 import random
 import re
 import shutil
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -29,7 +25,7 @@ from nerfspec.errors import NerfspecError
 from nerfspec.models import build_models
 from nerfspec.train import Trainer
 
-from tests.conftest import tiny_config_dict
+from tests.conftest import CliResult, run_cli, tiny_config_dict
 
 DATASET_VARIANTS = 320
 CONFIG_VARIANTS = 160
@@ -369,11 +365,9 @@ def test_fuzz_configs(base_scene, tmp_path):
 
 # -- the same kinds of variants through the real command line --------------------------------------------
 
-def run_cli(cfg_path: Path, out: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "nerfspec", "train", str(cfg_path), "--max-steps", "1",
-                           "--set", f"output_dir={str(out)!r}"], capture_output=True, text=True, env=env,
-                          timeout=300)
+def train_cli(cfg_path: Path, out: Path) -> CliResult:
+    """``nerfspec train CONFIG --max-steps 1`` through the CLI's entry point, in this process."""
+    return run_cli("train", cfg_path, "--max-steps", "1", "--set", f"output_dir={str(out)!r}")
 
 
 def test_fuzz_through_the_cli(base_scene, tmp_path):
@@ -398,12 +392,7 @@ def test_fuzz_through_the_cli(base_scene, tmp_path):
                 expected = load_dataset_outcome(root, load_config(cfg_path).data.downscale)
         cases.append((i, mutations, root, cfg_path, expected, {**tree_hash(root), **tree_hash(cfg_path)}))
 
-    def run(case):
-        i, mutations, root, cfg_path, expected, before = case
-        return case, run_cli(cfg_path, tmp_path / f"out{i}")
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(run, cases))
+    results = [(case, train_cli(case[3], tmp_path / f"out{case[0]}")) for case in cases]
     refused = 0
     for (i, mutations, root, cfg_path, expected, before), proc in results:
         where = f"CLI variant {i} ({mutations}, expected {expected!r}):\n{proc.stderr[-3000:]}"

@@ -6,12 +6,9 @@ line (``nerfspec check-data``): exit 2 with one ``error:`` line, never a traceba
 
 import copy
 import json
-import os
 import random
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -25,6 +22,7 @@ from nerfspec.data.generate import Photography
 from nerfspec.data.scenes import SCENES_DIR, make_scene
 from nerfspec.errors import NerfspecError
 
+from tests.conftest import run_cli
 from tests.test_fuzz import ODD_VALUES, apply_mutations, damage_json, frames_edit, tree_hash
 
 VARIANTS = 240
@@ -206,9 +204,9 @@ def test_fuzz_captures(base, tmp_path, private_cache, capsys):
     assert counts["error"] > VARIANTS // 3 and counts["ok"] > VARIANTS // 10, counts
 
 
-def test_fuzz_captures_through_the_cli(base, tmp_path):
+def test_fuzz_captures_through_the_cli(base, tmp_path, monkeypatch):
     rng = random.Random(5)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     refused = 0
     for i in range(CLI_VARIANTS):
         root = tmp_path / f"c{i}"
@@ -218,9 +216,7 @@ def test_fuzz_captures_through_the_cli(base, tmp_path):
         sets = [f"data.{k}={v!r}" if isinstance(v, str) else f"data.{k}={v}"
                 for k, v in (("downscale", data.downscale), ("normalize", data.normalize),
                              ("holdout_every", data.holdout_every))]
-        proc = subprocess.run([sys.executable, "-m", "nerfspec", "check-data", str(root),
-                               *[a for s in sets for a in ("--set", s)]],
-                              capture_output=True, text=True, env=env, timeout=300)
+        proc = run_cli("check-data", root, *[a for s in sets for a in ("--set", s)])
         where = f"CLI variant {i} ({mutations}, expected {expected!r}):\n{proc.stderr[-2000:]}"
         assert "Traceback" not in proc.stderr, where
         assert proc.returncode == (0 if expected is None else 2), where

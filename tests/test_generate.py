@@ -16,6 +16,8 @@ from nerfspec.data.environment import environment, sky
 from nerfspec.data.generate import Photography
 from nerfspec.data.scenes import SCENES_DIR, SceneError, make_scene
 
+from tests.conftest import run_cli
+
 SIZE = 20
 
 
@@ -103,13 +105,15 @@ def test_impossible_photography_is_a_scene_error(tmp_path, photo, message):
 
 
 def test_cli_options_and_their_errors(tmp_path):
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "nerfspec", "make-scene", str(SCENES_DIR / "sphere.toml"),
-                               str(tmp_path / "out"), "--size", "12", "--views", "1", *args],
-                              capture_output=True, text=True, timeout=120)
+    def cli(*args):  # through the entry point, in this process
+        return run_cli("make-scene", SCENES_DIR / "sphere.toml", tmp_path / "out", "--size", "12", "--views", "1",
+                       *args)
 
-    ok = cli("--format", "nerfstudio", "--distortion=-0.1,0.01,0,0", "--no-alpha", "--background", "sky",
-             "--image-format", "jpg")
+    # the console entry point once, as a user runs it
+    ok = subprocess.run([sys.executable, "-m", "nerfspec", "make-scene", str(SCENES_DIR / "sphere.toml"),
+                         str(tmp_path / "out"), "--size", "12", "--views", "1", "--format", "nerfstudio",
+                         "--distortion=-0.1,0.01,0,0", "--no-alpha", "--background", "sky", "--image-format", "jpg"],
+                        capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     meta = json.loads((tmp_path / "out/transforms.json").read_text())
     assert meta["camera_model"] == "OPENCV" and meta["frames"][0]["file_path"].endswith(".jpg")

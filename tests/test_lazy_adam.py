@@ -74,3 +74,25 @@ def test_cpp_and_pytorch_steps_agree():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError):
         LazyAdam([torch.nn.Parameter(torch.zeros(2))], lr=0)
+
+
+@pytest.mark.parametrize("device_path", ["torch", pytest.param("cpp", marks=needs_cpp)])
+def test_equals_torch_sparse_adam_on_row_sparse_gradients(device_path, monkeypatch):
+    """torch.optim.SparseAdam is an independent reference: it updates the moments and values of
+    the rows a sparse gradient names and leaves the rest, with one step count per parameter."""
+    if device_path == "torch":
+        monkeypatch.setattr("nerfspec.train.lazy_adam._runs_in_cpp", lambda p: False)
+    grads = sparse_grads(8, seed=3)
+    settings = dict(lr=1e-2, betas=(0.9, 0.99), eps=1e-15)
+    lazy, opt = run(LazyAdam, grads, **settings)
+    p = torch.nn.Parameter(torch.linspace(-1, 1, 24).reshape(12, 2))
+    ref = torch.optim.SparseAdam([p], **settings)
+    for g in grads:
+        touched = (g != 0).any(dim=1).nonzero()[:, 0]
+        p.grad = torch.sparse_coo_tensor(touched[None], g[touched], g.shape, check_invariants=True)
+        ref.step()
+    torch.testing.assert_close(lazy, p.detach(), atol=1e-7, rtol=1e-6)
+    mine, theirs = opt.state[opt.param_groups[0]["params"][0]], ref.state[p]
+    for k in ("exp_avg", "exp_avg_sq"):
+        torch.testing.assert_close(mine[k], theirs[k], atol=1e-9, rtol=1e-5)
+    assert int(mine["step"]) == int(theirs["step"]) == 8

@@ -22,7 +22,17 @@ def test_build_directory_is_keyed_by_source_flags_and_cpu(tmp_path, build_root, 
     assert native.build_directory("op", src, native.FLAG_SETS[1]) != a
     monkeypatch.setattr(native, "cpu_identity", lambda: "model name: another CPU\n")
     assert native.build_directory("op", src, native.FLAG_SETS[0]) != a
+    monkeypatch.undo()  # (also undoes the fixture's TORCH_EXTENSIONS_DIR)
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(build_root))
+    assert native.build_directory("op", src, native.FLAG_SETS[0]) == a
+    import torch
+
+    # another environment's torch (its own headers) builds in its own folder
+    monkeypatch.setattr(torch, "__file__", "/elsewhere/venv/site-packages/torch/__init__.py")
+    assert native.build_directory("op", src, native.FLAG_SETS[0]) != a
     monkeypatch.undo()
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(build_root))
+    assert native.build_directory("op", src, native.FLAG_SETS[0]) == a
     src.write_text("// two\n")
     assert native.build_directory("op", src, native.FLAG_SETS[0]) != a
 
@@ -69,3 +79,12 @@ def test_a_stale_build_lock_is_removed_and_a_fresh_one_kept(tmp_path, build_root
     lock.touch()  # another process building now: waited for, not removed
     native.build_and_load("op", src, "test", native.PORTABLE_FLAGS)
     assert lock.exists() and "waiting for another process's build" in capsys.readouterr().err
+
+
+def test_python_m_nerfspec_native_reports_every_op(capsys):
+    from nerfspec.native.__main__ import main
+
+    assert main() == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" C++ op: ")[0] for line in lines] == ["ray marching", "hash-grid"]
+    assert all(line.endswith(("ready", "instead)")) for line in lines)

@@ -40,8 +40,15 @@ def test_grid_state_round_trips_through_nerfaccs_estimator():
     back.load_state_dict(state_from_nerfacc(theirs.state_dict()))
     for key, value in grid.state_dict().items():
         assert torch.equal(value, back.state_dict()[key]), key
-    # nerfacc marches its own copy like ours: the same cells are occupied
-    assert torch.equal(theirs.binaries.reshape(-1), grid.binary)
+    # nerfacc re-derives occupancy from the occs it was given by its own rule (an update that
+    # changes no occ: ema_decay 1, zero new occupancy, every cell it may visit): the cells it
+    # can see are occupied exactly where ours are
+    theirs._update(step=0, occ_eval_fn=lambda x: torch.zeros(len(x), 1), occ_thre=grid.cfg.occ_threshold,
+                   ema_decay=1.0, warmup_steps=1)
+    seen = theirs.occs >= 0
+    assert seen.sum() > 1000 and (~seen).any()
+    assert torch.equal(theirs.binaries.reshape(-1)[seen], grid.binary[seen])
+    assert grid.binary[seen].any() and not grid.binary[seen].all()
 
 
 def test_warmup_grid_is_identical_under_nerfaccs_update_rule():
@@ -114,3 +121,39 @@ def test_run_info_records_what_resolved(tiny_config):
     # files the project writes get the usual mode of new files, not a temporary file's 0600
     mode = (result.run_dir / "config.toml").stat().st_mode & 0o777
     assert mode == (result.run_dir / "run_info.json").stat().st_mode & 0o777 and mode & 0o044
+
+
+def test_device_option_moves_a_checkpoint_and_says_so(tiny_config, capsys):
+    """A run trained on another device (its checkpoint says cuda) loads on the CPU with a note,
+    renders the same as before; asking for CUDA where there is none is one error."""
+    from nerfspec.cli import main
+    from nerfspec.errors import NerfspecError
+    from nerfspec.train import train
+
+    run_dir = train(tiny_config(max_steps=4, checkpoint_every=4), quiet=True).run_dir
+    here = load_run(run_dir, "cpu")
+    newest = checkpoint_paths(run_dir)[0]
+    state = read_checkpoint(newest)
+    assert state["device"] == "cpu"
+    state["device"] = "cuda"
+    save_checkpoint(run_dir, state, state["step"])
+    capsys.readouterr()
+    moved = load_run(run_dir, "cpu")
+    assert f"note: {run_dir.name} was trained on cuda; loaded on cpu" in capsys.readouterr().err
+    assert all(p.device.type == "cpu" for p in moved.field.parameters())
+    bg = background_colour("white")
+    torch.testing.assert_close(render_image(moved.field, moved.estimator, moved_cams(moved), 0, bg, 4096)["rgb"],
+                               render_image(here.field, here.estimator, moved_cams(here), 0, bg, 4096)["rgb"],
+                               rtol=0, atol=0)
+    if not torch.cuda.is_available():
+        with pytest.raises(NerfspecError, match="no CUDA device is available"):
+            load_run(run_dir, "cuda")
+        assert main(["eval", str(run_dir), "--device", "cuda"]) == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1] == (
+            "error: device 'cuda' was asked for but no CUDA device is available")
+
+
+def moved_cams(run):
+    from nerfspec.data.dataset import load_split
+
+    return load_split(run.cfg.data, "test").cameras

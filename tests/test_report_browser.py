@@ -95,7 +95,8 @@ def canvas_pixels(page, selector: str) -> np.ndarray:
 # -- a trained, evaluated, rendered and meshed run --------------------------------------------
 
 @pytest.fixture(scope="module")
-def run_report(tiny_scene, tmp_path_factory):
+def run_report(browser, tiny_scene, tmp_path_factory):
+    """Trained only where the pages can be opened (``browser`` skips the module otherwise)."""
     root = tmp_path_factory.mktemp("report_run")
     cfg = tiny_config_dict(tiny_scene, root / "outputs", max_steps=80, threads=1)
     (root / "run.toml").write_text(dump_toml(cfg))
@@ -220,17 +221,8 @@ def test_narrow_window_does_not_scroll_sideways(browser, run_report):
 # -- a comparison ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def compare_report(tiny_scene, tmp_path_factory):
-    root = tmp_path_factory.mktemp("report_compare")
-    base = tiny_config_dict(tiny_scene, root / "unused")
-    base.pop("name"), base.pop("output_dir"), base["data"].pop("root")
-    base["train"]["threads"] = 1
-    (root / "base.toml").write_text(dump_toml(base))
-    out = root / "cmp"
-    assert main(["compare", "--scene", str(tiny_scene), "--fields", "none,gauss", "--config", str(root / "base.toml"),
-                 "--steps", "12", "--sweep", "gauss.sigma=1,4", "--out", str(out), "--curve-points", "3",
-                 "--eval-every", "4", "--set", "field.width=32", "--quiet"]) == 0
-    return out
+def compare_report(compared):
+    return compared["out"]
 
 
 def test_comparison_page(browser, compare_report):

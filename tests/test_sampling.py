@@ -86,7 +86,14 @@ def test_grid_update_prunes_empty_space_around_a_sphere():
     centres = -1 + (coords + 0.5) / 16 * 2
     inside, far = centres.norm(dim=-1) < 0.4, centres.norm(dim=-1) > 0.7
     assert grid.binary[inside].all() and not grid.binary[far].any()
-    assert not grid.update(5, density) or cfg.update_every == 1
+    # with update_every = 4 only every fourth step refreshes, and the others leave the grid alone
+    sparse = OccupancyGrid(AABB, SamplerConfig(grid_resolution=16, render_step_size=0.05, update_every=4,
+                                               warmup_steps=10))
+    assert sparse.update(0, density)
+    occs = sparse.occs.clone()
+    assert [sparse.update(s, lambda x: torch.full(x.shape[:-1], 1e3)) for s in (1, 2, 3, 5)] == [False] * 4
+    assert torch.equal(sparse.occs, occs)
+    assert sparse.update(4, density) and sparse.update(8, density)
     # sampling a ray through the centre now only lands near the sphere
     s = grid.sample(torch.tensor([[-3.0, 0.0, 0.0]]), torch.tensor([[1.0, 0, 0]]))
     mids = (s.t_starts + s.t_ends) / 2 - 3.0
@@ -170,3 +177,17 @@ def test_nerfacc_traversal_of_no_rays_returns_no_samples():
     idx, ts, te = nerfacc_traverse(torch.zeros(0, 3), torch.zeros(0, 3), torch.tensor([-1.0] * 3 + [1.0] * 3),
                                    torch.ones(8, dtype=torch.bool), 0.1)
     assert idx.shape == ts.shape == te.shape == (0,) and idx.dtype == torch.long
+
+
+@pytest.mark.parametrize("extension,choice,expected", [
+    (True, "auto", "nerfacc"), (True, "nerfacc", "nerfacc"), (True, "torch", "torch"),
+    (False, "auto", "torch"), (False, "nerfacc", "torch")])
+def test_kernel_backend_picks_nerfacc_on_cuda_only_where_its_extension_loads(monkeypatch, extension, choice,
+                                                                            expected):
+    from nerfspec.render import kernels
+
+    monkeypatch.setattr(kernels, "nerfacc_cuda_available", lambda: extension)
+    assert kernels.kernel_backend("cuda", choice) == expected
+    assert kernels.kernel_backend("cpu", choice) == "torch"  # nerfacc's kernels need CUDA tensors
+    with pytest.raises(ValueError, match="backend must be one of"):
+        kernels.kernel_backend("cuda", "tcnn")

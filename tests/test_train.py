@@ -32,19 +32,27 @@ def test_ray_count_follows_sample_target():
     assert next_ray_count(TrainConfig(rays_per_step=7), 100, 5) == 7
 
 
-def test_training_lowers_loss_and_eval_beats_bound(tiny_config):
-    cfg = tiny_config(max_steps=150)
-    trainer = Trainer(cfg, run_dir=None, quiet=True)
-    first = [trainer.train_step()["loss"] for _ in range(10)]
-    for _ in range(130):
-        trainer.train_step()
-    last = [trainer.train_step()["loss"] for _ in range(10)]
-    assert sum(last) / 10 < 0.5 * sum(first) / 10
+@pytest.fixture(scope="module")
+def trained(tiny_scene, tmp_path_factory):
+    """One 200-step run of the tiny config and its per-step losses, shared by the tests that
+    read a finished run."""
+    from nerfspec.config import config_from_dict
+    from tests.conftest import tiny_config_dict
+
+    cfg = config_from_dict(tiny_config_dict(tiny_scene, tmp_path_factory.mktemp("trained"), max_steps=200))
+    losses = []
+    result = train(cfg, quiet=True, on_step=lambda trainer, stats: losses.append(stats["loss"]))
+    return result, losses
 
 
-def test_train_then_eval_writes_run(tiny_config):
-    cfg = tiny_config(max_steps=200)
-    result = train(cfg, quiet=True)
+def test_training_halves_the_loss(trained):
+    _, losses = trained
+    assert len(losses) == 200
+    assert sum(losses[-10:]) / 10 < 0.5 * sum(losses[:10]) / 10
+
+
+def test_train_then_eval_writes_run(trained):
+    result, _ = trained
     assert result.step == 200 and not result.interrupted
     run_dir = result.run_dir
     assert (run_dir / "config.toml").is_file() and checkpoint_paths(run_dir)
@@ -59,24 +67,31 @@ def test_train_then_eval_writes_run(tiny_config):
     assert 0 < metrics["ssim"] <= 1
 
 
+def test_only_the_newest_two_checkpoints_are_kept(trained):
+    result, _ = trained
+    # checkpoint_every = 20: ten were written, the last two remain
+    assert [p.name for p in checkpoint_paths(result.run_dir)] == ["ckpt_00000200.pt", "ckpt_00000180.pt"]
+
+
 def test_same_seed_same_weights_and_resume_matches(tiny_config, tmp_path):
-    a = train(tiny_config(max_steps=30), quiet=True)
+    a = train(tiny_config(max_steps=20), quiet=True)
     state_a = load_run(a.run_dir).field.state_dict()
-    cfg_b = tiny_config(max_steps=30)
+    cfg_b = tiny_config(max_steps=20)
     cfg_b.name = "again"
     b = train(cfg_b, quiet=True)
     state_b = load_run(b.run_dir).field.state_dict()
     for k in state_a:
         torch.testing.assert_close(state_a[k], state_b[k], rtol=0, atol=0)
-    # a 30-step run stopped after 20 steps, then resumed: the same weights as 30 straight steps
-    cfg_c = tiny_config(max_steps=30)
+    # a 20-step run stopped after 12 steps, then resumed (a grid update at 16 follows): the same
+    # weights as 20 straight steps
+    cfg_c = tiny_config(max_steps=20)
     cfg_c.name = "resumed"
     run_dir = create_run_dir(cfg_c)
     stopped = Trainer(cfg_c, run_dir, quiet=True)
-    for _ in range(20):
+    for _ in range(12):
         stopped.train_step()
     stopped.save()
-    assert train(cfg_c, resume_dir=run_dir, quiet=True).step == 30
+    assert train(cfg_c, resume_dir=run_dir, quiet=True).step == 20
     state_c = load_run(run_dir).field.state_dict()
     for k in state_a:
         torch.testing.assert_close(state_a[k], state_c[k], rtol=0, atol=0)
@@ -119,3 +134,42 @@ def test_optimizer_state_follows_parameters_between_group_layouts():
         a, b = lazy.state[p], back.state[p]
         assert float(a["step"]) == float(b["step"]) == 2.0
         assert torch.equal(a["exp_avg"], b["exp_avg"]) and torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
+
+
+class TrainingLog:
+    """Stands in for TensorBoard's SummaryWriter: the scalars and images training logs."""
+
+    def __init__(self):
+        self.scalars: dict[str, list[tuple[int, float]]] = {}
+        self.images: dict[str, list[tuple[int, object]]] = {}
+
+    def add_scalar(self, key, value, step):
+        self.scalars.setdefault(key, []).append((step, float(value)))
+
+    def add_image(self, key, image, step, dataformats="HWC"):
+        assert dataformats == "HWC"
+        self.images.setdefault(key, []).append((step, image))
+
+
+def test_validation_during_training_logs_psnr_of_the_render_it_shows(tiny_config):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from nerfspec.data.blender import composite
+    from nerfspec.data.dataset import load_split
+
+    cfg = tiny_config(max_steps=10, val_every=5)
+    trainer = Trainer(cfg, create_run_dir(cfg), quiet=True)
+    log = TrainingLog()
+    trainer.fit(log)
+    assert [s for s, _ in log.scalars["val/psnr"]] == [5, 10]
+    assert [s for s, _ in log.images["val/render_vs_gt"]] == [5, 10]
+    step, image = log.images["val/render_vs_gt"][-1]
+    val = load_split(cfg.data, "val")
+    h, w = val.height, val.width
+    assert tuple(image.shape) == (h, 2 * w, 3)
+    render, target = image[:, :w].double().numpy(), image[:, w:]
+    # the right half is the first validation view on the evaluation background (white)
+    white = torch.ones(3)
+    torch.testing.assert_close(target, composite(val.images[0].float() / 255.0, white), atol=1e-6, rtol=0)
+    expected = peak_signal_noise_ratio(target.double().numpy(), render, data_range=1.0)
+    assert log.scalars["val/psnr"][-1][1] == pytest.approx(expected, abs=1e-3)

@@ -44,8 +44,11 @@ def build_directory(name: str, source: Path, cflags=PORTABLE_FLAGS, ldflags=LDFL
     """Where op ``name`` is built: one folder per source text, torch, Python, CPU and flag set."""
     from torch.utils.cpp_extension import get_default_build_root
 
+    # torch's install folder too: the build compiles against its headers, and two environments
+    # sharing one folder would rebuild it each time the other one loads it
     key = hashlib.sha256(source.read_bytes() + "\n".join(
-        [torch.__version__, sys.version, cpu_identity(), *cflags, *ldflags]).encode()).hexdigest()[:16]
+        [torch.__version__, os.path.dirname(torch.__file__), sys.version, cpu_identity(), *cflags, *ldflags]
+    ).encode()).hexdigest()[:16]
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()  # torch's own rule
     return Path(root) / f"{name}_{key}"
 
