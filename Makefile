@@ -6,16 +6,21 @@ BIN := $(VENV)/bin
 # The CPU build of torch; on a GPU machine install your CUDA build into $(VENV) first and
 # setup keeps it (it only installs torch when none imports).
 TORCH_SPEC ?= torch==2.13.0
+# the optional extras setup installs (.ci/run adds viewer, for the viewer's browser test)
+EXTRAS ?= test
 DEMO := outputs/demo
 
 .PHONY: setup test demo clean-demo
 
-setup: $(VENV)/.setup-done
+# one stamp per set of extras, so asking for another set installs it
+STAMP := $(VENV)/.setup-done-$(EXTRAS)
 
-$(VENV)/.setup-done: pyproject.toml
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH_SPEC)"
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
 test: setup
