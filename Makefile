@@ -6,21 +6,26 @@ BIN := $(VENV)/bin
 # The CPU build of torch; on a GPU machine install your CUDA build into $(VENV) first and
 # setup keeps it (it only installs torch when none imports).
 TORCH_SPEC ?= torch==2.13.0
+# the optional extras setup installs (.ci/run adds viewer, for the viewer's browser test)
+EXTRAS ?= test
 DEMO := outputs/demo
 
 .PHONY: setup ops test demo clean-demo
 
+# one stamp per set of extras, so asking for another set installs it
+STAMP := $(VENV)/.setup-done-$(EXTRAS)
+
 # ops: compile the C++ ops into torch's extension cache now (a no-op when it holds them), so
 # neither the tests nor the first run stop to build them
-setup: $(VENV)/.setup-done ops
+setup: $(STAMP) ops
 
-ops: $(VENV)/.setup-done
+ops: $(STAMP)
 	$(BIN)/python -m nerfspec.native
 
-$(VENV)/.setup-done: pyproject.toml
+$(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH_SPEC)"
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
 test: setup

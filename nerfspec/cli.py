@@ -45,6 +45,13 @@ def _add_train(sub) -> None:
     p.add_argument("--gpus", type=int, default=1, metavar="N",
                    help="data-parallel training over N processes (one per GPU; gloo on the CPU): "
                    "the same as torchrun --nproc_per_node=N -m nerfspec train ...")
+    p.add_argument("--viewer", action="store_true", help="watch training in the browser (needs nerfspec[viewer]): "
+                   "frames of the current field between steps, within --viewer-budget of the wall time, "
+                   "pause / resume, loss and PSNR curves")
+    p.add_argument("--viewer-port", default="8080", help="port of --viewer on 127.0.0.1 (default 8080)")
+    p.add_argument("--viewer-budget", default="0.12",
+                   help="share of the wall time the viewer may spend rendering (default 0.12: training "
+                   "slows by at most about 14%%)")
 
 
 def _add_eval(sub) -> None:
@@ -126,6 +133,20 @@ def _add_compare(sub) -> None:
     p.add_argument("--eval-every", type=int, help="final evaluation: every K-th view (default: eval.every)")
     p.add_argument("--force", action="store_true", help="redo the runs from scratch")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_view(sub) -> None:
+    p = sub.add_parser("view", help="look at a trained run in the browser (needs nerfspec[viewer])",
+                       description="Serve a viewer of a run on 127.0.0.1 and print its address: the "
+                       "training cameras with their images, the scene box, the occupancy grid, the mesh "
+                       "(RUN_DIR/mesh) if extracted, and the field rendered from the browser's camera as "
+                       "colour, depth or opacity, --preview-width pixels wide while the camera moves and "
+                       "--max-width once it stops. Ctrl-C stops it.")
+    p.add_argument("run_dir")
+    p.add_argument("--port", default="8080", help="port on 127.0.0.1 (default 8080)")
+    p.add_argument("--preview-width", default="256", help="frame width while the camera moves (default 256)")
+    p.add_argument("--max-width", default="512", help="frame width once the camera stops (default 512)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
 
 def _add_render(sub) -> None:
@@ -217,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(sub)
     _add_mesh(sub)
     _add_report(sub)
+    _add_view(sub)
     from nerfspec.fit.cli import add_fit_parser
 
     add_fit_parser(sub)
@@ -244,7 +266,12 @@ def cmd_train(args) -> int:
         cfg = config_from_dict(apply_overrides(config_to_dict(read_run_config(args.resume)), overrides))
     else:
         cfg = load_config(args.config, overrides)
-    result = train(cfg, resume_dir=args.resume, force=args.force)
+    hook = training_viewer(args)
+    try:
+        result = train(cfg, resume_dir=args.resume, force=args.force, on_step=hook)
+    finally:
+        if hook is not None:
+            hook.viewer.close()
     if result.interrupted:
         import signal
 
@@ -396,6 +423,49 @@ def cmd_render(args) -> int:
     return 0
 
 
+def cmd_view(args) -> int:
+    from nerfspec.export.video import parse_number as num
+    from nerfspec.viewer.server import require_viser
+
+    port = num("--port", args.port, int, 0, 65535)
+    preview = num("--preview-width", args.preview_width, int, 16, 4096)
+    widest = num("--max-width", args.max_width, int, preview, 4096)
+    if args.device not in ("auto", "cpu", "cuda"):
+        raise NerfspecError(f"--device must be auto, cpu or cuda, got {args.device!r}")
+    require_viser()
+    from nerfspec.models import load_run
+    from nerfspec.viewer.frames import Refinement
+    from nerfspec.viewer.live import open_run_viewer
+
+    viewer = open_run_viewer(load_run(args.run_dir, args.device), "127.0.0.1", port, Refinement(preview, widest))
+    print(f"viewer: {viewer.url} (Ctrl-C to stop)", flush=True)
+    try:
+        viewer.serve()
+    finally:
+        viewer.close()
+    return 0
+
+
+def training_viewer(args):
+    """The trainer's per-step hook serving ``--viewer`` (its address printed), or None."""
+    if not args.viewer:
+        return None
+    from nerfspec.export.video import parse_number as num
+    from nerfspec.viewer.server import require_viser
+
+    port = num("--viewer-port", args.viewer_port, int, 0, 65535)
+    budget = num("--viewer-budget", args.viewer_budget, float, 0.01, 0.9)
+    if args.gpus > 1:
+        raise NerfspecError("--viewer watches one process; drop --gpus or --viewer")
+    require_viser()
+    from nerfspec.viewer.live import TrainingHook, training_refinement
+    from nerfspec.viewer.server import Viewer
+
+    viewer = Viewer("127.0.0.1", port, training_refinement(), training=True)
+    print(f"viewer: {viewer.url} (training waits for no browser)", flush=True)
+    return TrainingHook(viewer, budget)
+
+
 def cmd_mesh(args) -> int:
     import time
 
@@ -463,7 +533,8 @@ def cmd_report(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "check-data": cmd_check_data,
-            "compare": cmd_compare, "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report, "fit": cmd_fit}
+            "compare": cmd_compare, "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report, "fit": cmd_fit,
+            "view": cmd_view}
 
 
 def main(argv: list[str] | None = None) -> int:
