@@ -270,6 +270,8 @@ class TrainConfig:
     lr_final: float = 5e-5  # the schedule decays every rate by lr_final / lr over the run
     warmup_steps: int = 100  # linear lr warm-up
     weight_decay: float = 0.0
+    distortion_weight: float = 0.0  # mip-NeRF 360's distortion loss on each ray's weights (train/regularisers.py)
+    background_opacity_weight: float = 0.0  # L1 on the opacity of rays whose target alpha is 0
     log_every: int = 50
     val_every: int = 1000  # steps between validation images (0: never)
     checkpoint_every: int = 1000
@@ -284,6 +286,8 @@ class TrainConfig:
         _non_negative("train.max_restores", self.max_restores)
         _non_negative("train.warmup_steps", self.warmup_steps)
         _non_negative("train.weight_decay", self.weight_decay)
+        _non_negative("train.distortion_weight", self.distortion_weight)
+        _non_negative("train.background_opacity_weight", self.background_opacity_weight)
         _positive("train.rays_per_step", self.rays_per_step)
         _positive("train.max_rays_per_step", self.max_rays_per_step)
         if self.target_samples < 0:

@@ -16,7 +16,7 @@ from nerfspec.cameras import orbit_path
 from nerfspec.cli import main
 from nerfspec.config import config_from_dict
 from nerfspec.errors import NerfspecError
-from nerfspec.export import geometry, mesh as meshing, video
+from nerfspec.export import cleaning, geometry, mesh as meshing, mesh_eval, video
 
 from tests.conftest import tiny_config_dict
 
@@ -180,10 +180,10 @@ def test_filter_components_and_labels():
     b = trimesh.creation.box(extents=(0.1, 0.1, 0.1))
     b.apply_translation([3, 0, 0])
     both = trimesh.util.concatenate([a, b])
-    assert meshing.component_labels(both).max() == 1
-    assert len(meshing.filter_components(both, keep_largest=True).faces) == len(a.faces)
-    assert len(meshing.filter_components(both, min_faces=13).faces) == len(a.faces)
-    assert len(meshing.filter_components(both).faces) == len(both.faces)
+    assert cleaning.component_labels(both).max() == 1
+    assert len(cleaning.filter_components(both, keep_largest=True).faces) == len(a.faces)
+    assert len(cleaning.filter_components(both, min_faces=13).faces) == len(a.faces)
+    assert len(cleaning.filter_components(both).faces) == len(both.faces)
 
 
 def test_query_mask_follows_the_occupancy_grid_and_dilation():
@@ -355,7 +355,7 @@ def test_grid_lookup_takes_the_nearest_grid_point():
     grid = np.arange(27).reshape(3, 3, 3)
     box = torch.tensor([0.0, 0.0, 0.0, 2.0, 2.0, 2.0])
     pts = np.array([[0.1, 0.0, 0.0], [1.9, 2.0, 1.2], [5.0, -1.0, 0.6]])
-    assert meshing.grid_lookup(grid, box, pts).tolist() == [0, 26 - 1 + 0, 18 + 0 + 1]
+    assert mesh_eval.grid_lookup(grid, box, pts).tolist() == [0, 26 - 1 + 0, 18 + 0 + 1]
 
 
 def test_box_corners_splits_min_and_max():

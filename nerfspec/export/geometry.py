@@ -41,15 +41,27 @@ def nearest_distances(queries: np.ndarray, points: np.ndarray, chunk: int = 4096
 def chamfer_l1(pred: np.ndarray, gt: np.ndarray) -> float:
     """Symmetric Chamfer-L1 distance 0.5 (mean_p d(p, G) + mean_g d(g, P)) of point sets
     pred (P, 3) and gt (G, 3). Two concentric spheres of radii r1 < r2 give r2 - r1."""
-    return 0.5 * (float(nearest_distances(pred, gt).mean()) + float(nearest_distances(gt, pred).mean()))
+    return chamfer_from_distances(nearest_distances(pred, gt), nearest_distances(gt, pred))
 
 
 def fscore(pred: np.ndarray, gt: np.ndarray, tau: float) -> tuple[float, float, float]:
     """(F, precision, recall) at distance ``tau`` for point sets pred (P, 3) and gt (G, 3):
     precision = share of pred within tau of gt, recall = share of gt within tau of pred,
     F = 2 P R / (P + R) (0 when both are 0)."""
-    precision = float((nearest_distances(pred, gt) < tau).mean())
-    recall = float((nearest_distances(gt, pred) < tau).mean())
+    return fscore_from_distances(nearest_distances(pred, gt), nearest_distances(gt, pred), tau)
+
+
+def chamfer_from_distances(d_pred: np.ndarray, d_gt: np.ndarray) -> float:
+    """0.5 (mean d_pred + mean d_gt) of nearest distances d_pred = d(p, G) (P,), d_gt = d(g, P)
+    (G,); a subset of either (e.g. the points a camera sees) gives the Chamfer of that subset."""
+    return 0.5 * (float(np.mean(d_pred)) + float(np.mean(d_gt)))
+
+
+def fscore_from_distances(d_pred: np.ndarray, d_gt: np.ndarray, tau: float) -> tuple[float, float, float]:
+    """(F, precision, recall) at ``tau`` of nearest distances d_pred = d(p, G) (P,) and
+    d_gt = d(g, P) (G,): precision = mean [d_pred < tau], recall = mean [d_gt < tau]."""
+    precision = float((np.asarray(d_pred) < tau).mean())
+    recall = float((np.asarray(d_gt) < tau).mean())
     f = 2.0 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return f, precision, recall
 

@@ -1,15 +1,20 @@
-"""Mesh export: density on a grid -> marching cubes (PyMCubes) -> coloured triangle mesh.
+"""Mesh export: a grid over the box -> marching cubes (PyMCubes) -> cleaning -> coloured
+triangle mesh.
 
 The grid has ``resolution`` points per axis spanning the box corners, x_ijk = lo + (i, j, k) h
-with h = (hi - lo) / (resolution - 1). Only points in (dilated) cells that the run's occupancy
-grid marks occupied are queried; the others are taken as empty (density 0). The volume is
-padded with one layer of zeros so that surfaces cut by the box close (watertight meshes).
+with h = (hi - lo) / (resolution - 1). It holds the density (method "density": only points in
+(dilated) cells that the run's occupancy grid marks occupied are queried; the others are taken
+as empty, density 0) or the fused distance of rendered depth maps (method "tsdf",
+``nerfspec.export.tsdf``). The volume is padded with one layer of empty values so that surfaces
+cut by the box close (watertight meshes). Cleaning (``nerfspec.export.cleaning``) then drops
+faces where no training view constrains the field, and small floating pieces.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +23,9 @@ import trimesh
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from nerfspec.cameras import Cameras
 from nerfspec.errors import NerfspecError
-from nerfspec.export import geometry
+from nerfspec.export.cleaning import CleanSpec, clean_mesh, filter_components
 from nerfspec.models import LoadedRun
 from nerfspec.run import atomic_write_bytes
 
@@ -114,31 +120,6 @@ def marching_cubes(volume: np.ndarray, bbox: Tensor, threshold: float) -> trimes
     return mesh
 
 
-def component_labels(mesh: trimesh.Trimesh) -> np.ndarray:
-    """Connected-component label of each face (faces sharing an edge connect) -> (F,) int."""
-    if len(mesh.faces) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return trimesh.graph.connected_component_labels(mesh.face_adjacency, node_count=len(mesh.faces))
-
-
-def filter_components(mesh: trimesh.Trimesh, keep_largest: bool = False,
-                      min_faces: int = 0) -> trimesh.Trimesh:
-    """Drop small floating pieces: keep only the largest component (by face count) and/or
-    the components with at least ``min_faces`` faces."""
-    labels = component_labels(mesh)
-    if len(labels) == 0 or (not keep_largest and min_faces <= 0):
-        return mesh
-    counts = np.bincount(labels)
-    keep = counts >= min_faces
-    if keep_largest:
-        keep = np.zeros_like(keep)
-        keep[np.argmax(counts)] = True
-    out = mesh.copy()
-    out.update_faces(keep[labels])
-    out.remove_unreferenced_vertices()
-    return out
-
-
 @torch.inference_mode()
 def vertex_colours(field: nn.Module, vertices: np.ndarray, normals: np.ndarray, eps: float,
                    chunk: int = 65536) -> np.ndarray:
@@ -170,117 +151,99 @@ def check_bbox(bbox) -> Tensor:
     return b
 
 
-def extract_mesh(run: LoadedRun, resolution: int = 256, threshold: float = DEFAULT_THRESHOLD,
-                 bbox=None, keep_largest: bool = False, min_component_faces: int = 0,
-                 use_occupancy: bool = True, colours: bool = True, chunk: int = 65536,
-                 progress: bool = False, keep_volume: bool = False) -> tuple[trimesh.Trimesh, dict]:
-    """The run's iso-surface {sigma = threshold} as a (vertex-coloured) mesh, and timings
-    (with ``keep_volume``, also the density grid "volume" (R, R, R) and its "bbox" (6,))."""
-    if resolution < 2:
-        raise NerfspecError(f"mesh resolution must be >= 2, got {resolution}")
-    if not threshold > 0:
-        raise NerfspecError(f"density threshold must be > 0, got {threshold}")
-    box = check_bbox(run.cfg.data.aabb if bbox is None else bbox)
-    t0 = time.perf_counter()
-    axes = grid_axes(box, resolution)
+METHODS = ("density", "tsdf")
+
+
+@dataclass
+class Extraction:
+    """How ``extract_mesh`` builds the surface: ``method`` density (marching cubes on
+    {sigma = threshold}) or tsdf (fusion of rendered depth maps, ``nerfspec.export.tsdf``, with
+    truncation ``tsdf_trunc`` voxels and pixels of opacity >= ``tsdf_min_opacity`` as surface)."""
+
+    method: str = "density"
+    resolution: int = 256
+    threshold: float = DEFAULT_THRESHOLD
+    use_occupancy: bool = True  # density: query only (dilated) occupied cells
+    tsdf_trunc: float = 4.0
+    tsdf_min_opacity: float = 0.5
+
+
+def check_extraction(ex: Extraction) -> None:
+    if ex.method not in METHODS:
+        raise NerfspecError(f"mesh method must be one of {', '.join(METHODS)}, got {ex.method!r}")
+    if ex.resolution < 2:
+        raise NerfspecError(f"mesh resolution must be >= 2, got {ex.resolution}")
+    if not ex.threshold > 0:
+        raise NerfspecError(f"density threshold must be > 0, got {ex.threshold}")
+    if not ex.tsdf_trunc > 0:
+        raise NerfspecError(f"TSDF truncation must be > 0 voxels, got {ex.tsdf_trunc}")
+    if not 0 < ex.tsdf_min_opacity <= 1:
+        raise NerfspecError(f"TSDF surface opacity must be in (0, 1], got {ex.tsdf_min_opacity}")
+
+
+def _density_volume(run: LoadedRun, ex: Extraction, box: Tensor, axes: list[Tensor], chunk: int,
+                    progress: bool) -> tuple[np.ndarray, int]:
     mask = None
-    binary = occupancy_binary(run.estimator) if use_occupancy else None
+    binary = occupancy_binary(run.estimator) if ex.use_occupancy else None
     if binary is not None and not bool(binary.all()):
         occ_aabb = torch.as_tensor(run.cfg.data.aabb, dtype=torch.float32)
         mask = query_mask(axes, dilate(binary, 1), occ_aabb)
-    volume, queries = density_grid(run.field.density, axes, mask, chunk, run.device, progress)
+    return density_grid(run.field.density, axes, mask, chunk, run.device, progress)
+
+
+def _tsdf_volume(run: LoadedRun, ex: Extraction, box: Tensor, axes: list[Tensor], cameras: Cameras,
+                 progress: bool) -> tuple[np.ndarray, int]:
+    from nerfspec.export import tsdf
+
+    voxel = float((box[3:] - box[:3]).max()) / (ex.resolution - 1)
+    depths = tsdf.render_depth_maps(run.field, run.estimator, cameras.to(run.device), ex.tsdf_min_opacity,
+                                    run.cfg.eval.chunk_rays, progress)
+    fused = tsdf.fuse_tsdf(depths, cameras, axes, ex.tsdf_trunc * voxel, progress)
+    return 1.0 - fused, int(depths.numel())
+
+
+def extract_mesh(run: LoadedRun, resolution: int = 256, threshold: float = DEFAULT_THRESHOLD,
+                 bbox=None, keep_largest: bool = False, min_component_faces: int = 0,
+                 use_occupancy: bool = True, colours: bool = True, chunk: int = 65536,
+                 progress: bool = False, keep_volume: bool = False, extraction: Extraction | None = None,
+                 clean: CleanSpec | None = None, views=None) -> tuple[trimesh.Trimesh, dict]:
+    """The run's surface as a (vertex-coloured) mesh, and timings (with ``keep_volume``, also
+    the grid "volume" (R, R, R) the surface is the level "volume_level" of, and its "bbox" (6,)).
+
+    ``extraction`` (default: density at ``resolution`` and ``threshold``) picks the extractor;
+    ``clean`` the cleaning rules (``nerfspec.export.cleaning``; their report is "cleaning").
+    ``views`` (the training split: cameras and images) is needed by tsdf and by cleaning."""
+    ex = extraction or Extraction("density", resolution, threshold, use_occupancy)
+    check_extraction(ex)
+    box = check_bbox(run.cfg.data.aabb if bbox is None else bbox)
+    if (ex.method == "tsdf" or (clean is not None and clean.cull != "none")) and views is None:
+        raise NerfspecError("tsdf extraction and frustum or silhouette cleaning need the training views")
+    t0 = time.perf_counter()
+    axes = grid_axes(box, ex.resolution)
+    if ex.method == "tsdf":
+        volume, queries = _tsdf_volume(run, ex, box, axes, views.cameras, progress)
+        level = 1.0
+    else:
+        volume, queries = _density_volume(run, ex, box, axes, chunk, progress)
+        level = ex.threshold
     t1 = time.perf_counter()
-    mesh = marching_cubes(volume, box, threshold)
+    mesh = marching_cubes(volume, box, level)
     mesh = filter_components(mesh, keep_largest, min_component_faces)
+    report = None
+    if clean is not None:
+        alpha = views.images[..., 3] if views is not None else None
+        mesh, report = clean_mesh(mesh, clean, views.cameras if views is not None else None, alpha)
     t2 = time.perf_counter()
     if colours and len(mesh.vertices):
-        h = float((box[3:] - box[:3]).max()) / (resolution - 1)
+        h = float((box[3:] - box[:3]).max()) / (ex.resolution - 1)
         mesh.visual.vertex_colors = vertex_colours(run.field, mesh.vertices, mesh.vertex_normals, 0.5 * h, chunk)
     t3 = time.perf_counter()
     timings = {"density_s": t1 - t0, "marching_cubes_s": t2 - t1, "colours_s": t3 - t2,
-               "total_s": t3 - t0, "queries": queries, "grid_points": resolution ** 3}
+               "total_s": t3 - t0, "queries": queries, "grid_points": ex.resolution ** 3,
+               "method": ex.method, "cleaning": report}
     if keep_volume:
-        timings.update(volume=volume, bbox=box)
+        timings.update(volume=volume, bbox=box, volume_level=level)
     return mesh, timings
-
-
-def grid_lookup(grid: np.ndarray, bbox: Tensor, points: np.ndarray) -> np.ndarray:
-    """Values of ``grid`` (R, R, R) sampled at the corners-inclusive grid over bbox, at the
-    grid point nearest to each of points (Q, 3) -> (Q,); points outside the box clamp."""
-    lo, hi = box_corners(bbox)
-    res = np.asarray(grid.shape)
-    idx = np.rint((np.asarray(points) - lo) / (hi - lo) * (res - 1)).astype(np.int64)
-    idx = np.clip(idx, 0, res - 1)
-    return grid[idx[:, 0], idx[:, 1], idx[:, 2]]
-
-
-@torch.inference_mode()
-def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, tau: float,
-                      samples: int = 100_000, seed: int = 0, volume: np.ndarray | None = None,
-                      volume_bbox: Tensor | None = None) -> dict:
-    """Chamfer-L1, F-score at ``tau`` (scene units) and volumetric IoU against the scene's
-    ground truth (``data.root/mesh.ply``).
-
-    Surfaces: ``samples`` area-uniform points on each mesh. IoU: ``samples`` uniform points in
-    the data box; predicted occupancy ("iou") is the solid {sigma > threshold} of the mesh's
-    density grid ``volume`` over ``volume_bbox`` with hollow interiors filled (a NeRF only needs
-    an opaque shell, and the density inside one is never supervised), at the nearest grid
-    point; "iou_density" uses sigma(x) > threshold itself, as does "iou" without a volume;
-    ground-truth occupancy is the analytic primitives' SDF < 0 when the scene folder
-    has the generator's ``scene.toml``, else the winding number of mesh.ply > 0.5 (robust to the
-    generator's union mesh, which is not watertight where primitives touch). An empty mesh
-    (no density reaches ``threshold``) has no Chamfer distance (None), F-score 0 and its IoU.
-    """
-    root = Path(run.cfg.data.root)
-    gt_path = root / "mesh.ply"
-    if not gt_path.is_file():
-        raise NerfspecError(f"{gt_path}: no ground-truth mesh for --eval (generated scenes have one)")
-    try:
-        gt = trimesh.load(gt_path, force="mesh", process=False)
-    except Exception as exc:
-        raise NerfspecError(f"{gt_path}: cannot read the ground-truth mesh ({type(exc).__name__})") from None
-    if len(mesh.faces):
-        pred_pts = np.asarray(trimesh.sample.sample_surface(mesh, samples, seed=seed)[0])
-        gt_pts = np.asarray(trimesh.sample.sample_surface(gt, samples, seed=seed + 1)[0])
-        f, precision, recall = geometry.fscore(pred_pts, gt_pts, tau)
-        chamfer = geometry.chamfer_l1(pred_pts, gt_pts)
-    else:  # no surface at this threshold (e.g. a field too blurred to reach it): no distance
-        f, precision, recall, chamfer = 0.0, None, 0.0, None
-
-    box = torch.as_tensor(run.cfg.data.aabb, dtype=torch.float32)
-    gen = torch.Generator().manual_seed(seed)
-    x = box[:3] + torch.rand(samples, 3, generator=gen) * (box[3:] - box[:3])
-    sigma = torch.cat([run.field.density(c.to(run.device)).float().cpu() for c in x.split(65536)])
-    density_occ = (sigma > threshold).numpy()
-    pred_occ = density_occ
-    if volume is not None:
-        solid = geometry.fill_cavities(volume > threshold)
-        pred_occ = grid_lookup(solid, volume_bbox, x.numpy()) & _inside_box(x.numpy(), volume_bbox)
-    scene_toml = root / "scene.toml"
-    if scene_toml.is_file():
-        from nerfspec.data import raycast
-        from nerfspec.data.scenes import load_scene_description
-
-        gt_occ = geometry.analytic_inside(raycast.build_shapes(load_scene_description(scene_toml)), x.numpy())
-        gt_source = "analytic scene.toml primitives (sdf < 0)"
-    else:
-        gt_occ = geometry.winding_number(x.numpy(), gt.vertices, gt.faces) > 0.5
-        gt_source = "winding number of mesh.ply > 0.5"
-    return {
-        "chamfer_l1": chamfer,
-        "fscore": f, "precision": precision, "recall": recall, "fscore_tau": tau,
-        "iou": geometry.volume_iou(pred_occ, gt_occ),
-        "iou_density": geometry.volume_iou(density_occ, gt_occ),
-        "surface_samples": samples, "iou_samples": samples,
-        "iou_occupancy_pred": (f"density > {threshold} on the mesh grid, cavities filled" if volume is not None
-                               else f"density > {threshold}"), "iou_occupancy_gt": gt_source,
-        "ground_truth": str(gt_path), "units": "scene units",
-    }
-
-
-def _inside_box(points: np.ndarray, bbox: Tensor) -> np.ndarray:
-    lo, hi = box_corners(bbox)
-    return np.all((points >= lo) & (points <= hi), axis=1)
 
 
 def write_mesh(mesh: trimesh.Trimesh, path: Path, fmt: str) -> Path:

@@ -41,6 +41,7 @@ class RenderResult:
     n_evaluated: int = 0  # densities evaluated to choose them (early stopping), besides the composited
     samples: Samples | None = None  # the composited samples
     n_traversed: int = 0  # samples in occupied cells before early stopping
+    weights: Tensor | None = None  # (n_samples,) compositing weights of ``samples``
 
 
 def render_rays(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,
@@ -85,7 +86,7 @@ def _composite(samples: Samples, sigmas: Tensor, rgbs: Tensor, n_rays: int, back
     rgb, opacity, depth = composite_weighted(weights, samples.t_starts, samples.t_ends, rgbs,
                                              samples.ray_indices, n_rays)
     return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, len(samples), n_evaluated,
-                        samples, n_traversed)
+                        samples, n_traversed, weights)
 
 
 def _render_fused(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,

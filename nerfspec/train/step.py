@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from nerfspec.data.blender import composite
 from nerfspec.render.renderer import RenderResult, render_rays
+from nerfspec.train.regularisers import background_opacity_loss, distortion_loss
 
 
 def photometric_loss(rgb: Tensor, rgba: Tensor, background: Tensor) -> Tensor:
@@ -30,12 +31,21 @@ def step_is_finite(loss: Tensor, params: list[nn.Parameter], gradients_only: boo
 
 
 def forward_backward(field, estimator, origins: Tensor, dirs: Tensor, rgba: Tensor,
-                     background: Tensor, early_stop: str = "separate") -> tuple[RenderResult, Tensor]:
-    """Render the batch (``early_stop``: see ``render_rays``), compute the loss and
-    backpropagate it into the field's gradients (which the caller zeroed). A batch without
-    samples has no gradient; its loss is still returned."""
+                     background: Tensor, early_stop: str = "separate", distortion_weight: float = 0.0,
+                     background_opacity_weight: float = 0.0) -> tuple[RenderResult, Tensor]:
+    """Render the batch (``early_stop``: see ``render_rays``), compute the photometric loss plus
+    the weighted regularisers (``nerfspec.train.regularisers``) and backpropagate it into the
+    field's gradients (which the caller zeroed). Returns the photometric loss alone (what PSNR
+    is read from). A batch without samples has no gradient; its loss is still returned."""
     out = render_rays(field, estimator, origins, dirs, background, early_stop)
     loss = photometric_loss(out.rgb, rgba, background)
     if out.n_samples > 0:
-        loss.backward()
+        total = loss
+        if distortion_weight > 0:
+            s = out.samples
+            total = total + distortion_weight * distortion_loss(out.weights, s.t_starts, s.t_ends,
+                                                                s.ray_indices, origins.shape[0])
+        if background_opacity_weight > 0:
+            total = total + background_opacity_weight * background_opacity_loss(out.opacity, rgba)
+        total.backward()
     return out, loss

@@ -275,7 +275,8 @@ class Trainer:
         else:
             bg = draw_background(cfg.data.train_background, origins.shape[0], self.generator, self.device)
         mode = self.early_stop.choose()
-        out, loss = forward_backward(self.field, self.estimator, origins, dirs, rgba, bg, mode)
+        out, loss = forward_backward(self.field, self.estimator, origins, dirs, rgba, bg, mode,
+                                     cfg.train.distortion_weight, cfg.train.background_opacity_weight)
         self.early_stop.observe(mode, out.n_traversed, out.n_evaluated, out.n_samples)
         params = self.parameters()
         if self.dist is not None:  # every rank joins, so one without samples cannot stall the rest
