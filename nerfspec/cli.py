@@ -68,8 +68,8 @@ def _add_make_scene(sub) -> None:
                    "rays are undistorted per sub-pixel sample")
     p.add_argument("--no-alpha", action="store_true", help="opaque RGB images: rays that miss every "
                    "object see --background (as photos do) instead of being transparent")
-    p.add_argument("--background", default=None, help="with --no-alpha: white (default), black, or sky "
-                   "(a sky-over-ground environment by ray direction)")
+    p.add_argument("--background", default=None, help="with --no-alpha: white (default), black, sky "
+                   "(a sky-over-ground environment by ray direction) or room (textured walls, floor and ceiling at finite distance)")
     p.add_argument("--image-format", default="png", help="png (default) or jpg (quality 95; needs --no-alpha)")
 
 

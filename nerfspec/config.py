@@ -47,6 +47,7 @@ class DataConfig:
     camera_distance: float = 4.0  # normalize = poses: the cameras' mean distance from the centre
     transform: list[float] = _field(default_factory=list)  # world -> scene 4x4, row-major; [] computes it
     holdout_every: int = 8  # without split lists in the file, every k-th frame is val / test
+    missing_images: str = "error"  # error | skip: frames of a capture whose image file is absent
     exif_orientation: str = "auto"  # auto | apply | ignore: EXIF-rotated photos
 
     def validate(self) -> None:
@@ -60,6 +61,7 @@ class DataConfig:
         if self.holdout_every < 2:
             raise ConfigError(f"data.holdout_every must be >= 2, got {self.holdout_every!r}")
         _choice("data.exif_orientation", self.exif_orientation, ("auto", "apply", "ignore"))
+        _choice("data.missing_images", self.missing_images, ("error", "skip"))
         _similarity("data.transform", self.transform)
 
 

@@ -75,7 +75,7 @@ def capture_transform(root: str | Path, data) -> list[float]:
     path = find_capture_file(root)
     if path is None:
         raise DatasetError(f"{root}: no transforms.json capture here")
-    return [float(x) for x in scene_transform(parse_capture(path), data).reshape(-1)]
+    return [float(x) for x in scene_transform(parse_capture(path, data.missing_images), data).reshape(-1)]
 
 
 def _check_sizes(spec: CaptureSpec, frames, sizes: list[tuple[int, int]]) -> None:
@@ -110,7 +110,7 @@ def load_capture_split(path: str | Path, split: str, data, use_cache: bool = Tru
     exif_orientation, aabb). Raises ``DatasetError`` (one line, naming the file) for malformed input."""
     if data.downscale < 1:
         raise DatasetError(f"{path}: downscale must be a positive integer, got {data.downscale}")
-    spec = parse_capture(path)
+    spec = parse_capture(path, data.missing_images)
     transform = scene_transform(spec, data)
     frames = [spec.frames[k] for k in split_indices(spec, split, data.holdout_every)]
     notes: set[str] = set()

@@ -24,7 +24,9 @@ Every problem is a one-line ``DatasetError`` that starts with the file's path.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,7 +242,7 @@ def _ngp(path: Path, meta: dict) -> dict[str, Any]:
     return out
 
 
-def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[int]] | None:
+def _splits(path: Path, meta: dict, frames: list[FrameSpec], skipped: set[str]) -> dict[str, list[int]] | None:
     if not any(key in meta for key in SPLIT_KEYS.values()):
         return None
     position = {f.name: k for k, f in enumerate(frames)}
@@ -253,6 +255,8 @@ def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[i
             raise DatasetError(f"{path}: '{key}' must be a list of file names")
         picked = []
         for n in names:
+            if normalise_name(n) in skipped:
+                continue
             if normalise_name(n) not in position:
                 raise DatasetError(f"{path}: '{key}' names {n!r}, which no frame's file_path is")
             picked.append(position[normalise_name(n)])
@@ -263,9 +267,45 @@ def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[i
     return out
 
 
-def parse_capture(path: str | Path) -> CaptureSpec:
+MISSING_IMAGES = ("error", "skip")
+
+
+def missing_frames(frames: list[FrameSpec]) -> list[FrameSpec]:
+    """The frames whose image file is not there."""
+    return [f for f in frames if not f.image_path.is_file()]
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_skipped(path: Path, missing: int, total: int, first: str) -> None:
+    """Said once per capture file and process, however many splits are loaded."""
+    print(f"warning: {path}: skipping {missing} of {total} frames whose images are missing "
+          f"(first: {first}); data.missing_images = \"skip\"", file=sys.stderr)
+
+
+def drop_missing(path: Path, frames: list[FrameSpec], missing_images: str) -> list[FrameSpec]:
+    """The frames with images; frames without one are an error naming how many and the
+    setting (``missing_images`` "error") or dropped with one warning (``"skip"``)."""
+    if missing_images not in MISSING_IMAGES:
+        raise ValueError(f"missing_images must be one of {', '.join(MISSING_IMAGES)}, got {missing_images!r}")
+    missing = missing_frames(frames)
+    if not missing:
+        return frames
+    first = f"{missing[0].image_path} (frame {missing[0].index})"
+    if missing_images == "error" or len(missing) == len(frames):
+        hint = ("; set data.missing_images = \"skip\" to train on the "
+                f"{len(frames) - len(missing)} present ones") if len(missing) < len(frames) else ""
+        raise DatasetError(f"{path}: {len(missing)} of {len(frames)} frames name image files that are "
+                           f"not there (first: {first}){hint}")
+    _warn_skipped(path, len(missing), len(frames), first)
+    gone = {f.index for f in missing}
+    return [f for f in frames if f.index not in gone]
+
+
+def parse_capture(path: str | Path, missing_images: str = "error") -> CaptureSpec:
     """Read and validate a capture file: frames (sorted by file name) with their poses, image
-    and mask paths and intrinsic values; the split lists; instant-ngp's normalisation keys."""
+    and mask paths and intrinsic values; the split lists; instant-ngp's normalisation keys.
+    Frames whose image is absent: see ``drop_missing`` (``missing_images`` error | skip); the
+    split lists then leave them out."""
     path = Path(path)
     meta = read_json(path)
     if not isinstance(meta, dict):
@@ -298,11 +338,14 @@ def parse_capture(path: str | Path) -> CaptureSpec:
                                 _image_file(root, mask) if mask is not None else None, {**top, **own},
                                 any(key in own for key in ("w", "h", "fl_x", "fl_y", "camera_angle_x"))))
     frames.sort(key=lambda f: f.name)
+    listed = {f.name for f in frames}
+    frames = drop_missing(path, frames, missing_images)
     models = {lens_model(f.values) for f in frames} - {"pinhole"}
     if len(models) > 1:
         raise DatasetError(f"{path}: frames use more than one lens model ({', '.join(sorted(models))}); "
                            "a capture must use one")
-    return CaptureSpec(path, frames, _splits(path, meta, frames), applied, _ngp(path, meta))
+    skipped = listed - {f.name for f in frames}
+    return CaptureSpec(path, frames, _splits(path, meta, frames, skipped), applied, _ngp(path, meta))
 
 
 def split_indices(spec: CaptureSpec, split: str, holdout_every: int) -> list[int]:
