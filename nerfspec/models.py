@@ -20,7 +20,8 @@ from nerfspec.config import Config
 from nerfspec.errors import CheckpointError, NerfspecError
 from nerfspec.fields import FieldBase, build_field
 from nerfspec.fields.background import build_background
-from nerfspec.render.grid import OccupancyGrid, build_estimator, is_nerfacc_state, state_from_nerfacc
+from nerfspec.render.grid import (OccupancyGrid, build_estimator, is_nerfacc_state, sampler_for_scene,
+                                  state_from_nerfacc)
 from nerfspec.run import load_checkpoint, read_run_config
 
 
@@ -34,10 +35,13 @@ def pick_device(name: str) -> torch.device:
 
 
 def build_models(cfg: Config, device: torch.device) -> tuple[FieldBase, OccupancyGrid]:
-    """The field and the occupancy grid of ``cfg`` on ``device`` (random parts from train.seed)."""
+    """The field and the occupancy grid of ``cfg`` on ``device`` (random parts from train.seed).
+    An unbounded scene (``data.scene``; auto, not yet resolved from the data, counts as an
+    object) gets a contracting field and the grid's cascades and cone angle."""
     aabb = torch.tensor(cfg.data.aabb, dtype=torch.float32)
-    field = build_field(cfg.field, aabb, cfg.train.seed).to(device)
-    estimator = build_estimator(aabb, cfg.sampler, device)
+    unbounded = cfg.data.scene == "unbounded"
+    field = build_field(cfg.field, aabb, cfg.train.seed, unbounded=unbounded).to(device)
+    estimator = build_estimator(aabb, sampler_for_scene(cfg.sampler, unbounded), device)
     return field, estimator
 
 

@@ -92,7 +92,8 @@ class CaptureSpec:
     frames: list[FrameSpec]  # sorted by name
     splits: dict[str, list[int]] | None  # positions in ``frames`` per split, when the file names them
     applied_transform: np.ndarray | None  # (4, 4)
-    ngp: dict[str, Any]  # aabb_scale (float or None), scale, offset (3,) in instant-ngp's axis order
+    ngp: dict[str, Any]  # aabb_scale (float or None), scale, offset (3,) in instant-ngp's axis order;
+    # "given": which of the three the file states (the others are instant-ngp's defaults)
 
 
 def find_capture_file(root: str | Path) -> Path | None:
@@ -229,7 +230,8 @@ def normalise_name(name: str) -> str:
 
 
 def _ngp(path: Path, meta: dict) -> dict[str, Any]:
-    out: dict[str, Any] = {"aabb_scale": None, "scale": 0.33, "offset": (0.5, 0.5, 0.5)}
+    out: dict[str, Any] = {"aabb_scale": None, "scale": 0.33, "offset": (0.5, 0.5, 0.5),
+                           "given": tuple(k for k in ("aabb_scale", "scale", "offset") if k in meta)}
     if "aabb_scale" in meta:
         out["aabb_scale"] = _number(path, "", "aabb_scale", meta["aabb_scale"], positive=True)
     if "scale" in meta:

@@ -82,8 +82,9 @@ class Trainer:
     """Holds the state of one run; ``fit()`` trains until the step or time budget is spent."""
 
     def __init__(self, cfg: Config, run_dir: Path | None, resume: bool = False, quiet: bool = False,
-                 dist_ctx: DistContext | None = None):
+                 dist_ctx: DistContext | None = None, scene_note: str = ""):
         self.cfg, self.run_dir, self.dist = cfg, run_dir, dist_ctx
+        self.scene_note = scene_note  # which frame, box and scene model were chosen, and why
         self.is_main = dist_ctx is None or dist_ctx.is_main
         self.quiet = quiet or not self.is_main
         if cfg.train.threads > 0:
@@ -162,7 +163,7 @@ class Trainer:
         return (f"training {info['encoding']} ({info['parameters']:,} parameters) on {info['device']} "
                 f"({info['device_name']}), {info['precision']}, {info['threads']} threads, "
                 f"{info['kernels']} kernels; {data['train_views']} views of {data['width']}x{data['height']} "
-                f"from {data['root']}")
+                f"from {data['root']}" + (f"; {self.scene_note}" if self.scene_note else ""))
 
     # -- checkpoints ---------------------------------------------------------------------
     def state_dict(self) -> dict:
