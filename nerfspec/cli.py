@@ -244,7 +244,8 @@ def cmd_train(args) -> int:
 
         metrics = evaluate(load_run(result.run_dir), "test", cfg.eval.every)
         print(f"test PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} "
-              f"({len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}) "
+              f"({len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}; "
+              f"appearance: {metrics['appearance']}) "
               f"-> {result.run_dir / 'eval_test'}")
     if args.report:
         from nerfspec.report import write_html_report
@@ -287,7 +288,8 @@ def cmd_eval(args) -> int:
         raise NerfspecError(f"--every must be >= 1, got {every}")
     metrics = evaluate(run, args.split, every)
     print(f"{args.split} PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} over "
-          f"{len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')} -> "
+          f"{len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}; "
+          f"appearance: {metrics['appearance']} -> "
           f"{Path(args.run_dir) / ('eval_' + args.split) / 'metrics.json'}")
     for band in metrics.get("bands", []):
         print(f"  band {band['name']} ({band['cycles_per_unit']} cycles/unit): {band['psnr']:.2f} dB")

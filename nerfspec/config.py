@@ -280,6 +280,7 @@ class TrainConfig:
     lr: float = 1e-3  # base learning rate of the networks
     lr_encoding: float = 0.0  # base learning rate of learned encodings (hash tables); 0: train.lr
     lazy_tables: str = "auto"  # Adam on hash tables updates only touched entries: on | off | auto (on on the CPU)
+    appearance: str = "auto"  # per-image colour response (fields/appearance.py): per_image | off | auto (on for captures)
     lr_final: float = 5e-5  # the schedule decays every rate by lr_final / lr over the run
     warmup_steps: int = 100  # linear lr warm-up
     weight_decay: float = 0.0
@@ -292,6 +293,7 @@ class TrainConfig:
     max_restores: int = 3  # restores (each halving the lr) before the run stops as diverged
 
     def validate(self) -> None:
+        _choice("train.appearance", self.appearance, ("auto", "off", "per_image"))
         _positive("train.max_steps", self.max_steps)
         _positive("train.max_bad_steps", self.max_bad_steps)
         _non_negative("train.max_restores", self.max_restores)

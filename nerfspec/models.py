@@ -19,6 +19,7 @@ from torch import nn
 from nerfspec.config import Config
 from nerfspec.errors import CheckpointError, NerfspecError
 from nerfspec.fields import FieldBase, build_field
+from nerfspec.fields.appearance import Appearance
 from nerfspec.fields.background import build_background
 from nerfspec.render.grid import (OccupancyGrid, build_estimator, is_nerfacc_state, sampler_for_scene,
                                   state_from_nerfacc)
@@ -95,6 +96,7 @@ class LoadedRun:
     step: int
     device: torch.device
     background: nn.Module | None = None  # a learned background (ray direction -> colour), if the run has one
+    appearance: Appearance | None = None  # the training images' colour responses, if the run learned them
 
 
 def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
@@ -114,8 +116,12 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     if background is not None:
         load_state(background, state.get("background", {}), f"background ({cfg.background.model})", run_dir)
         background.eval()
+    appearance = None
+    if "appearance" in state:
+        appearance = Appearance(state["appearance"]["offset"].shape[0]).to(dev)
+        load_state(appearance, state["appearance"], "per-image appearance", run_dir)
     saved_on = state.get("device")
     if saved_on is not None and saved_on != dev.type:
         print(f"note: {run_dir.name} was trained on {saved_on}; loaded on {dev.type}", file=sys.stderr)
     field.eval()
-    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev, background)
+    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev, background, appearance)

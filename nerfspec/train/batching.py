@@ -23,11 +23,15 @@ class RayBatcher:
 
     def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
         """origins (n, 3), unit dirs (n, 3), straight rgba (n, 4) in [0, 1]."""
+        return self.sample_with_views(n, generator)[:3]
+
+    def sample_with_views(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``sample`` and the training image (n,) of each ray."""
         idx = torch.randint(self.pixels.shape[0], (n,), generator=generator, device=self.pixels.device)
         hw = self.width * self.height
         view, pix = idx // hw, idx % hw
         origins, dirs = self.cameras.rays(view, pix % self.width, pix // self.width)
-        return origins, dirs, self.pixels[idx].float() / 255.0
+        return origins, dirs, self.pixels[idx].float() / 255.0, view
 
 
 def draw_background(kind: str, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
