@@ -85,8 +85,8 @@ def _add_make_scene(sub) -> None:
                    "rays are undistorted per sub-pixel sample")
     p.add_argument("--no-alpha", action="store_true", help="opaque RGB images: rays that miss every "
                    "object see --background (as photos do) instead of being transparent")
-    p.add_argument("--background", default=None, help="with --no-alpha: white (default), black, or sky "
-                   "(a sky-over-ground environment by ray direction)")
+    p.add_argument("--background", default=None, help="with --no-alpha: white (default), black, sky "
+                   "(a sky-over-ground environment by ray direction) or room (textured walls, floor and ceiling at finite distance)")
     p.add_argument("--image-format", default="png", help="png (default) or jpg (quality 95; needs --no-alpha)")
     p.add_argument("--variant", default="plain", help="with --format nerfstudio, write the same cameras the way "
                    "other tools do: plain (default), windows (backslash file paths), blender_split "
@@ -303,7 +303,8 @@ def cmd_train(args) -> int:
 
         metrics = evaluate(load_run(result.run_dir), "test", cfg.eval.every)
         print(f"test PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} "
-              f"({len(metrics['views'])} views, {metrics['seconds_per_view']:.2f} s per view) "
+              f"({len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}; "
+              f"appearance: {metrics['appearance']}) "
               f"-> {result.run_dir / 'eval_test'}")
     if args.report:
         from nerfspec.report import write_html_report
@@ -331,6 +332,11 @@ def launch_data_parallel(n: int, argv: list[str]) -> int:
     return subprocess.call(cmd)
 
 
+def render_rate(seconds: float, unit: str) -> str:
+    """'0.420 s per view, 2.38 frames/s (rendering)': a mean render time and the rate it gives."""
+    return f"{seconds:.3f} s per {unit}, {1.0 / max(seconds, 1e-9):.2f} frames/s (rendering)"
+
+
 def cmd_eval(args) -> int:
     from nerfspec.evaluate import evaluate
     from nerfspec.models import load_run
@@ -341,7 +347,8 @@ def cmd_eval(args) -> int:
         raise NerfspecError(f"--every must be >= 1, got {every}")
     metrics = evaluate(run, args.split, every)
     print(f"{args.split} PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} over "
-          f"{len(metrics['views'])} views, {metrics['seconds_per_view']:.2f} s per view -> "
+          f"{len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}; "
+          f"appearance: {metrics['appearance']} -> "
           f"{Path(args.run_dir) / ('eval_' + args.split) / 'metrics.json'}")
     for band in metrics.get("bands", []):
         print(f"  band {band['name']} ({band['cycles_per_unit']} cycles/unit): {band['psnr']:.2f} dB")
@@ -432,9 +439,7 @@ def cmd_render(args) -> int:
     result = video.render_video(load_run(args.run_dir, args.device), **options)
     for p in result.paths:
         print(p)
-    print(f"{result.frames} frames at {result.width}x{result.height}, "
-          f"{result.seconds_per_frame:.3f} s per frame ({1.0 / max(result.seconds_per_frame, 1e-9):.2f} "
-          "frames/s, rendering)")
+    print(f"{result.frames} frames at {result.width}x{result.height}, {render_rate(result.seconds_per_frame, 'frame')}")
     return 0
 
 

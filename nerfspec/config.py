@@ -43,10 +43,13 @@ class DataConfig:
     eval_background: str = "white"
     aabb: list[float] = _field(default_factory=lambda: [-1.5, -1.5, -1.5, 1.5, 1.5, 1.5])
     # captures (a single transforms.json; Blender scenes are used as they are):
-    normalize: str = "poses"  # poses | aabb_scale | none: how the file's world frame becomes the scene's
+    normalize: str = "auto"  # auto | poses | aabb_scale | none: how the file's world frame becomes the scene's
+    # (auto: aabb_scale when the file states aabb_scale, scale or offset, else poses)
+    scene: str = "auto"  # auto | object | unbounded: whether the scene ends at data.aabb (auto: from the file)
     camera_distance: float = 4.0  # normalize = poses: the cameras' mean distance from the centre
     transform: list[float] = _field(default_factory=list)  # world -> scene 4x4, row-major; [] computes it
     holdout_every: int = 8  # without split lists in the file, every k-th frame is val / test
+    missing_images: str = "error"  # error | skip: frames of a capture whose image file is absent
     exif_orientation: str = "auto"  # auto | apply | ignore: EXIF-rotated photos
 
     def validate(self) -> None:
@@ -55,11 +58,13 @@ class DataConfig:
         _choice("data.eval_background", self.eval_background, ("white", "black"))
         if len(self.aabb) != 6 or any(self.aabb[i] >= self.aabb[i + 3] for i in range(3)):
             raise ConfigError("data.aabb must be [xmin, ymin, zmin, xmax, ymax, zmax] with min < max")
-        _choice("data.normalize", self.normalize, ("poses", "aabb_scale", "none"))
+        _choice("data.normalize", self.normalize, ("auto", "poses", "aabb_scale", "none"))
+        _choice("data.scene", self.scene, ("auto", "object", "unbounded"))
         _positive("data.camera_distance", self.camera_distance)
         if self.holdout_every < 2:
             raise ConfigError(f"data.holdout_every must be >= 2, got {self.holdout_every!r}")
         _choice("data.exif_orientation", self.exif_orientation, ("auto", "apply", "ignore"))
+        _choice("data.missing_images", self.missing_images, ("error", "skip"))
         _similarity("data.transform", self.transform)
 
 
@@ -225,7 +230,11 @@ class BackgroundConfig:
 @dataclass
 class SamplerConfig:
     grid_resolution: int = 64  # occupancy grid cells per axis
-    render_step_size: float = 0.01  # marching step, scene units
+    render_step_size: float = 0.01  # marching step, scene units (the shortest, with a cone angle)
+    # unbounded scenes: grids of 2^l times the box's size (l < cascades), steps max(render_step_size,
+    # cone_angle t) growing with distance t; 0 and -1: 1 level and 0 for objects, 4 and 1/256 when unbounded
+    cascades: int = 0
+    cone_angle: float = -1.0
     alpha_threshold: float = 0.0  # drop samples with smaller alpha (0 keeps all)
     early_stop_eps: float = 1e-4  # stop a ray once its transmittance is below this
     occ_threshold: float = 0.01  # a cell is occupied if its opacity over one step exceeds this
@@ -243,6 +252,10 @@ class SamplerConfig:
         _positive("sampler.render_step_size", self.render_step_size)
         _positive("sampler.update_every", self.update_every)
         _positive("sampler.update_cells", self.update_cells)
+        if not 0 <= self.cascades <= 8:
+            raise ConfigError(f"sampler.cascades must be in 0..8 (0: automatic), got {self.cascades!r}")
+        if self.cone_angle < 0 and self.cone_angle != -1.0:
+            raise ConfigError(f"sampler.cone_angle must be >= 0 (-1: automatic), got {self.cone_angle!r}")
         if not 0.0 <= self.alpha_threshold < 1.0:
             raise ConfigError("sampler.alpha_threshold must be in [0, 1)")
         if not 0.0 <= self.occ_ema_decay <= 1.0:
@@ -267,6 +280,7 @@ class TrainConfig:
     lr: float = 1e-3  # base learning rate of the networks
     lr_encoding: float = 0.0  # base learning rate of learned encodings (hash tables); 0: train.lr
     lazy_tables: str = "auto"  # Adam on hash tables updates only touched entries: on | off | auto (on on the CPU)
+    appearance: str = "auto"  # per-image colour response (fields/appearance.py): per_image | off | auto (on for captures)
     lr_final: float = 5e-5  # the schedule decays every rate by lr_final / lr over the run
     warmup_steps: int = 100  # linear lr warm-up
     weight_decay: float = 0.0
@@ -281,6 +295,7 @@ class TrainConfig:
     max_restores: int = 3  # restores (each halving the lr) before the run stops as diverged
 
     def validate(self) -> None:
+        _choice("train.appearance", self.appearance, ("auto", "off", "per_image"))
         _positive("train.max_steps", self.max_steps)
         _positive("train.max_bad_steps", self.max_bad_steps)
         _non_negative("train.max_restores", self.max_restores)

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from nerfspec.data.blender import composite
 from nerfspec.data.dataset import load_split
+from nerfspec.fields.appearance import nearest_views
 from nerfspec.metrics import psnr, ssim
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
@@ -49,10 +50,16 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
     bg = eval_background(cfg.data.eval_background, run.background)
     views = list(range(0, len(data), every))
     per_view, band_err = [], {}
+    # a run that learned each photo's colour response renders a test view with its nearest
+    # training view's (fields/appearance.py)
+    nearest = (nearest_views(load_split(cfg.data, "train").poses, data.poses) if run.appearance is not None
+               else None)
     startup_s = warm_up(run.field, run.estimator, data.cameras, views[0], bg)
     for k in tqdm(views, desc=f"eval {split}", disable=quiet, dynamic_ncols=True):
         t0 = time.perf_counter()
         out = render_image(run.field, run.estimator, data.cameras, k, bg, chunk_rays or cfg.eval.chunk_rays)
+        if nearest is not None:
+            out["rgb"] = run.appearance.image(out["rgb"], int(nearest[k])).clamp(0, 1)
         seconds = time.perf_counter() - t0
         target = composite(data.image(k).float() / 255.0, out["background"])
         per_view.append({"view": k, "psnr": psnr(out["rgb"], target), "ssim": ssim(out["rgb"], target),
@@ -68,7 +75,8 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
         "psnr": float(np.mean([v["psnr"] for v in per_view])),
         "ssim": float(np.mean([v["ssim"] for v in per_view])),
         "seconds_per_view": float(np.mean([v["render_s"] for v in per_view])),  # rendering only
-        "startup_s": startup_s,  # loading kernels and sizing memory, once, before the first view
+        "startup_s": startup_s,
+        "appearance": "nearest training view" if nearest is not None else "none",  # loading kernels and sizing memory, once, before the first view
     }
     if band_err:
         names = {b.get("index", i): b for i, b in enumerate(data.bands)}

@@ -19,8 +19,10 @@ from torch import nn
 from nerfspec.config import Config
 from nerfspec.errors import CheckpointError, NerfspecError
 from nerfspec.fields import FieldBase, build_field
+from nerfspec.fields.appearance import Appearance
 from nerfspec.fields.background import build_background
-from nerfspec.render.grid import OccupancyGrid, build_estimator, is_nerfacc_state, state_from_nerfacc
+from nerfspec.render.grid import (OccupancyGrid, build_estimator, is_nerfacc_state, sampler_for_scene,
+                                  state_from_nerfacc)
 from nerfspec.run import load_checkpoint, read_run_config
 
 
@@ -34,10 +36,13 @@ def pick_device(name: str) -> torch.device:
 
 
 def build_models(cfg: Config, device: torch.device) -> tuple[FieldBase, OccupancyGrid]:
-    """The field and the occupancy grid of ``cfg`` on ``device`` (random parts from train.seed)."""
+    """The field and the occupancy grid of ``cfg`` on ``device`` (random parts from train.seed).
+    An unbounded scene (``data.scene``; auto, not yet resolved from the data, counts as an
+    object) gets a contracting field and the grid's cascades and cone angle."""
     aabb = torch.tensor(cfg.data.aabb, dtype=torch.float32)
-    field = build_field(cfg.field, aabb, cfg.train.seed).to(device)
-    estimator = build_estimator(aabb, cfg.sampler, device)
+    unbounded = cfg.data.scene == "unbounded"
+    field = build_field(cfg.field, aabb, cfg.train.seed, unbounded=unbounded).to(device)
+    estimator = build_estimator(aabb, sampler_for_scene(cfg.sampler, unbounded), device)
     return field, estimator
 
 
@@ -91,6 +96,7 @@ class LoadedRun:
     step: int
     device: torch.device
     background: nn.Module | None = None  # a learned background (ray direction -> colour), if the run has one
+    appearance: Appearance | None = None  # the training images' colour responses, if the run learned them
 
 
 def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
@@ -110,8 +116,12 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     if background is not None:
         load_state(background, state.get("background", {}), f"background ({cfg.background.model})", run_dir)
         background.eval()
+    appearance = None
+    if "appearance" in state:
+        appearance = Appearance(state["appearance"]["offset"].shape[0]).to(dev)
+        load_state(appearance, state["appearance"], "per-image appearance", run_dir)
     saved_on = state.get("device")
     if saved_on is not None and saved_on != dev.type:
         print(f"note: {run_dir.name} was trained on {saved_on}; loaded on {dev.type}", file=sys.stderr)
     field.eval()
-    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev, background)
+    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev, background, appearance)

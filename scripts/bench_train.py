@@ -88,10 +88,10 @@ def bench(config: str, overrides: list[str], warmup: int, steps: int) -> dict:
 
     field, est = trainer.field, trainer.estimator
     queries = Timed(field.density)
-    parts = {"update": Timed(est.update), "batch": Timed(trainer.batcher.sample),
+    parts = {"update": Timed(est.update), "batch": Timed(trainer.batcher.sample_with_views),
              "sample": Timed(lambda: None), "optim": Timed(trainer.optimizer.step)}
     field.density = queries  # every gradient-free query goes through the instance attribute
-    est.update, trainer.batcher.sample = parts["update"], parts["batch"]
+    est.update, trainer.batcher.sample_with_views = parts["update"], parts["batch"]
     # "sample": marching, plus the separate early-stop pass where the step has one
     est.traverse, est.prune = Timed(est.traverse), Timed(est.prune)
     trainer.optimizer.step = parts["optim"]
@@ -108,7 +108,7 @@ def bench(config: str, overrides: list[str], warmup: int, steps: int) -> dict:
         step_s += time.perf_counter() - t0
         rays += stats["rays"]
         samples += stats["samples"]
-        origins, dirs, _ = parts["batch"].last
+        origins, dirs = parts["batch"].last[:2]
         s = step_pass.last[0].samples
         if s is not None and len(s):
             pts, d = s.points(origins, dirs), dirs[s.ray_indices]

@@ -245,7 +245,7 @@ BAD_FILES = {
     "bad applied_transform": (lambda m: m.update(applied_transform=[[1, 0], [0, 1]]), "'applied_transform' must be a 3x4 or 4x4"),
     "bad mask path": (lambda m: m["frames"][0].update(mask_path=7), "mask_path must be a non-empty string"),
     "missing image": (lambda m: [m["frames"][0].update(file_path="images/gone.png"),
-                                 m["train_filenames"].__setitem__(0, "images/gone.png")], "image file not found"),
+                                 m["train_filenames"].__setitem__(0, "images/gone.png")], "1 of 12 frames name image files that are not there"),
     "no frames": (lambda m: m.update(frames=[]), "'frames' must be a non-empty list"),
     "bad offset": (lambda m: m.update(offset=[0.5, 0.5]), "'offset' must be a list of 3 numbers"),
 }

@@ -119,9 +119,9 @@ def test_blender_layout_with_full_intrinsics_and_no_val_file_is_a_capture(shapes
     out = check_data(root, capsys)
     assert out[0].startswith("train: 4 views, 24x24, fx 33.33 px, opencv (-0.12, 0.03, 0.001, -0.0005, 0)")
     # fewer frames (no val) put the poses frame elsewhere: compare in the file's frame, and in the plain one's
-    from nerfspec.data.capture import capture_transform
+    from nerfspec.data.capture import resolve_capture
 
-    fixed = capture_transform(shapes["plain"], data(shapes["plain"]))
+    fixed = resolve_capture(shapes["plain"], data(shapes["plain"]))[0]["transform"]
     for values in ({"normalize": "none"}, {"transform": fixed}):
         for split, plain_split in (("train", "train"), ("test", "test"), ("val", "test")):
             got = load_split(data(root, **values), split)
@@ -277,7 +277,7 @@ def test_a_path_from_the_authors_machine_names_the_file_that_is_there(shapes, tm
     def elsewhere(meta):
         meta["frames"][0]["file_path"] = "/home/alice/mug/images/train_0000.jpeg"
         meta["train_filenames"][0] = meta["frames"][0]["file_path"]
-    with pytest.raises(DatasetError, match=r"train_0000.jpeg: image file not found .*the capture folder has "
+    with pytest.raises(DatasetError, match=r"not there \(first: /home/alice/mug/images/train_0000.jpeg .*the capture folder has "
                                            r"images/train_0000.png"):
         load_split(data(edited(shapes["plain"], tmp_path, elsewhere)), "train")
 
@@ -316,7 +316,7 @@ def test_check_data_reports_masks_unlisted_images_and_aabb_scale(shapes, tmp_pat
     root = edited(shapes["plain"], tmp_path, ngp)
     (root / "masks").mkdir()
     iio.imwrite(root / "masks" / "m1.png", np.full((SIZE, SIZE), 255, np.uint8))
-    out = check_data(root, capsys)
+    out = check_data(root, capsys, "data.normalize='poses'")
     assert "masks: 1 of 6 frames have a mask_path, multiplied into alpha (0: not the scene, trained against " \
            "the background)" in out
     assert not any(line.startswith("unlisted") for line in out)
@@ -324,6 +324,7 @@ def test_check_data_reports_masks_unlisted_images_and_aabb_scale(shapes, tmp_pat
            "instant-ngp's box" in out
     assert "aabb_scale 16: used (data.normalize = aabb_scale puts instant-ngp's box on data.aabb)" in check_data(
         root, capsys, "data.normalize='aabb_scale'")
+    assert any(line.startswith("aabb_scale 16: used") for line in check_data(root, capsys))  # auto takes it
 
 
 def test_check_data_shows_per_frame_lenses_and_uncached_sizes(shapes, tmp_path, capsys):

@@ -361,3 +361,10 @@ def test_grid_lookup_takes_the_nearest_grid_point():
 def test_box_corners_splits_min_and_max():
     lo, hi = meshing.box_corners(torch.tensor([-1.0, -2.0, -3.0, 1.0, 2.0, 3.0]))
     assert lo.tolist() == [-1.0, -2.0, -3.0] and hi.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_render_rate_gives_seconds_and_frames_per_second():
+    from nerfspec.cli import render_rate
+
+    assert render_rate(0.25, "view") == "0.250 s per view, 4.00 frames/s (rendering)"
+    assert "0.50 frames/s" in render_rate(2.0, "frame")

@@ -21,6 +21,7 @@ from torch import Tensor
 from nerfspec.data.capture_images import load_view
 from nerfspec.data.capture_layout import find_capture_file
 from nerfspec.data.normalise import apply_to_poses, ngp_transform, poses_transform
+from nerfspec.data.scene_choice import cameras_inside, choose_normalize, choose_scene
 from nerfspec.data.transforms_json import (CaptureSpec, Intrinsics, intrinsics, parse_capture,
                                            split_indices)
 from nerfspec.errors import DatasetError
@@ -72,21 +73,35 @@ def scene_transform(spec: CaptureSpec, data) -> np.ndarray:
     frame's camera (so all splits share it) by ``data.normalize``."""
     if data.transform:
         return np.asarray(data.transform, dtype=np.float64).reshape(4, 4)
-    if data.normalize == "none":
+    mode = choose_normalize(data.normalize, spec.ngp)[0]
+    if mode == "none":
         return np.eye(4)
-    if data.normalize == "aabb_scale":
+    if mode == "aabb_scale":
         ngp = spec.ngp
         return ngp_transform(ngp["scale"], ngp["offset"], ngp["aabb_scale"], list(data.aabb))
     return poses_transform(np.stack([f.c2w for f in spec.frames]), data.camera_distance, spec.orientation)
 
 
-def capture_transform(root: str | Path, data) -> list[float]:
-    """The row-major 16 numbers of the scene transform a run on this capture uses (what
-    training writes into its config's ``data.transform`` so every later command shares it)."""
+def resolve_capture(root: str | Path, data) -> tuple[dict, str]:
+    """The data settings a run on this capture fixes in its config (``transform``, ``normalize``,
+    ``scene``; the ones already fixed kept) and one line saying which frame, box and scene
+    model were chosen and why."""
     path = find_capture_file(root)
     if path is None:
         raise DatasetError(f"{root}: no transforms.json capture here")
-    return [float(x) for x in scene_transform(parse_capture(path), data).reshape(-1)]
+    spec = parse_capture(path, data.missing_images)
+    if data.transform:
+        mode, why = data.normalize, "data.transform as given"
+    else:
+        mode, why = choose_normalize(data.normalize, spec.ngp)
+    transform = scene_transform(spec, data)
+    origins = apply_to_poses(transform, np.stack([f.c2w for f in spec.frames]))[:, :3, 3]
+    masked = sum(f.mask_path is not None for f in spec.frames)
+    scene, scene_why = choose_scene(data.scene, True, masked, len(spec.frames),
+                                    cameras_inside(origins, list(data.aabb)))
+    box = ", ".join(f"{v:g}" for v in data.aabb)
+    note = f"scene frame {mode} ({why}), box [{box}]; {scene} scene ({scene_why})"
+    return {"transform": [float(x) for x in transform.reshape(-1)], "normalize": mode, "scene": scene}, note
 
 
 def _check_shared_centre(spec: CaptureSpec, frames, views: list[Intrinsics]) -> None:
@@ -135,7 +150,7 @@ def load_capture_split(path: str | Path, split: str, data, use_cache: bool = Tru
     exif_orientation, aabb). Raises ``DatasetError`` (one line, naming the file) for malformed input."""
     if data.downscale < 1:
         raise DatasetError(f"{path}: downscale must be a positive integer, got {data.downscale}")
-    spec = parse_capture(path)
+    spec = parse_capture(path, data.missing_images)
     transform = scene_transform(spec, data)
     frames = [spec.frames[k] for k in split_indices(spec, split, data.holdout_every)]
     notes: set[str] = set()

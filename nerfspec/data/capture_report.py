@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nerfspec.data.blender import AUXILIARY_IMAGES, IMAGE_SUFFIXES
 from nerfspec.data.capture_layout import split_file_folder
+from nerfspec.data.scene_choice import choose_normalize
 from nerfspec.data.transforms_json import CaptureSpec
 
 
@@ -53,9 +54,11 @@ def aabb_line(spec: CaptureSpec, normalize: str, transform_fixed: bool) -> str |
         return None
     if transform_fixed:
         return f"aabb_scale {scale:g}: not used (data.transform fixes the frame)"
-    if normalize == "aabb_scale":
-        return f"aabb_scale {scale:g}: used (data.normalize = aabb_scale puts instant-ngp's box on data.aabb)"
-    return (f"aabb_scale {scale:g}: not used by data.normalize = {normalize}; "
+    mode, why = choose_normalize(normalize, spec.ngp)
+    if mode == "aabb_scale":
+        how = "data.normalize = aabb_scale" if normalize == "aabb_scale" else f"data.normalize = auto: {why}"
+        return f"aabb_scale {scale:g}: used ({how} puts instant-ngp's box on data.aabb)"
+    return (f"aabb_scale {scale:g}: not used by data.normalize = {mode}; "
             "set data.normalize = \"aabb_scale\" to use instant-ngp's box")
 
 

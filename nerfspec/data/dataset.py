@@ -7,8 +7,9 @@ from __future__ import annotations
 import dataclasses
 
 from nerfspec.data.blender import load_blender_split
-from nerfspec.data.capture import capture_transform, load_capture_split
+from nerfspec.data.capture import load_capture_split, resolve_capture
 from nerfspec.data.capture_layout import find_capture_file, split_file_folder
+from nerfspec.data.scene_choice import choose_scene
 
 
 def is_capture(root) -> bool:
@@ -26,14 +27,23 @@ def load_split(data, split: str):
     return load_blender_split(split_file_folder(data.root) or data.root, split, data.downscale)
 
 
+def resolve_scene(cfg):
+    """(``cfg`` with its scene fixed, one line saying what was chosen and why). For a capture:
+    ``data.transform`` (computed from the file when it is empty), ``data.normalize`` and
+    ``data.scene`` resolved from auto, so that the run's saved config puts eval, render and
+    mesh in the same frame and scene model; for a Blender scene only ``data.scene``."""
+    if is_capture(cfg.data.root):
+        fixed, note = resolve_capture(cfg.data.root, cfg.data)
+    else:
+        scene, why = choose_scene(cfg.data.scene, False, 0, 0, 0.0)
+        box = ", ".join(f"{v:g}" for v in cfg.data.aabb)
+        fixed, note = {"scene": scene}, f"scene frame as stored, box [{box}]; {scene} scene ({why})"
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **fixed)), note
+
+
 def resolve_data(cfg):
-    """``cfg`` with ``data.transform`` fixed for a capture (computed from its cameras when it is
-    empty), so that the run's saved config puts eval, render and mesh in the same frame;
-    Blender scenes come back unchanged."""
-    if cfg.data.transform or not is_capture(cfg.data.root):
-        return cfg
-    data = dataclasses.replace(cfg.data, transform=capture_transform(cfg.data.root, cfg.data))
-    return dataclasses.replace(cfg, data=data)
+    """``cfg`` with its scene fixed (``resolve_scene`` without the line)."""
+    return resolve_scene(cfg)[0]
 
 
 def describe_split(name: str, split) -> str:

@@ -449,8 +449,8 @@ def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal:
     """One view: RGBA uint8 (H, W, 4) with straight colour and alpha = coverage, and the band
     image uint8 (H, W) (band index + 1 of the object hit at the pixel centre, 0 for none).
 
-    ``lens`` as in ``camera_sample_dirs``. ``environment`` (unit world directions (3, M) ->
-    rgb (3, M)), if given, is what samples that miss every object see: the image is then the
+    ``lens`` as in ``camera_sample_dirs``. ``environment`` (unit world directions (3, M) and
+    the eye (3,) -> rgb (3, M)), if given, is what samples that miss every object see: the image is then the
     average over each pixel's samples, fully opaque (alpha 255).
     """
     h = w = int(size)
@@ -477,7 +477,7 @@ def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal:
         rgb[:, fg], _, ids[fg], _ = shade(shapes, light, eye[:, None], dirs[:, fg])
     if environment is not None:
         miss = ids < 0
-        rgb[:, miss] = environment(dirs[:, miss])
+        rgb[:, miss] = environment(dirs[:, miss], eye)
     ids = ids.reshape(h, w, n_s)
     cover = (ids[..., :n_grid] >= 0).sum(axis=-1) * (1.0 / n_grid)
     premult = rgb.reshape(3, h, w, n_s)[..., :n_grid].sum(axis=-1) * (1.0 / n_grid)  # 0 on misses

@@ -15,7 +15,9 @@ A scene description is a TOML file (``scenes/*.toml``)::
 
     [camera]                  # cameras on a sphere around the origin, looking at it
     radius = 4.0              # > 0 and outside every object's bounding sphere
-    placement = "hemisphere"  # "sphere" (full sphere) or "hemisphere" (z >= 0, z is up)
+    placement = "hemisphere"  # "sphere" (full sphere), "hemisphere" (z >= 0, z is up) or
+                              # "walk" (a phone walk-around: a ring at 0.85..1.1 radius,
+                              # 12..35 degrees up, looking near the origin)
     camera_angle_x = 0.6911   # horizontal field of view, radians, in (0, pi)
 
     [light]                   # shade = albedo * (ambient + intensity * max(0, n . l))
@@ -86,7 +88,7 @@ from nerfspec.errors import NerfspecError
 SPLITS = ("train", "val", "test")
 PRIMITIVES = ("sphere", "box", "cylinder", "torus")
 TEXTURES = ("solid", "checker", "stripes", "grating")
-PLACEMENTS = ("sphere", "hemisphere")
+PLACEMENTS = ("sphere", "hemisphere", "walk")
 SCENES_DIR = Path(__file__).resolve().parents[2] / "scenes"
 
 Vec3 = tuple[float, float, float]
@@ -486,13 +488,30 @@ def description_to_toml(desc: SceneDescription) -> str:
 # ----------------------------------------------------------------------------- cameras
 
 def camera_poses(n: int, camera: Camera, seed: int, split: str) -> np.ndarray:
-    """(n, 4, 4) poses uniformly distributed on the sphere or upper hemisphere (seeded per split)."""
+    """(n, 4, 4) poses uniformly distributed on the sphere or upper hemisphere, or along a
+    walk around the scene (seeded per split)."""
     rng = np.random.default_rng([seed, SPLITS.index(split)])
+    if camera.placement == "walk":
+        return _walk_poses(n, camera.radius, rng)
     z = rng.uniform(0.0 if camera.placement == "hemisphere" else -1.0, 1.0, n)
     phi = rng.uniform(0.0, 2.0 * math.pi, n)
     s = np.sqrt(np.maximum(1.0 - z * z, 0.0))
     eyes = camera.radius * np.stack([s * np.cos(phi), s * np.sin(phi), z], axis=1)
     return np.stack([look_at(torch.from_numpy(e)).numpy() for e in eyes]) if n else np.zeros((0, 4, 4))
+
+
+def _walk_poses(n: int, radius: float, rng: np.random.Generator) -> np.ndarray:
+    """A hand-held walk around the origin: azimuths evenly spread with jitter, distance
+    radius * U(0.85, 1.1), elevation U(12, 35) degrees, each looking at a point within 0.15
+    of the origin (the hand is not steady)."""
+    phi = (np.arange(n) + rng.uniform(-0.4, 0.4, n)) * (2.0 * math.pi / max(n, 1))
+    dist = radius * rng.uniform(0.85, 1.1, n)
+    elev = np.radians(rng.uniform(12.0, 35.0, n))
+    eyes = dist[:, None] * np.stack([np.cos(elev) * np.cos(phi), np.cos(elev) * np.sin(phi), np.sin(elev)], 1)
+    targets = rng.uniform(-0.15, 0.15, (n, 3))
+    if not n:
+        return np.zeros((0, 4, 4))
+    return np.stack([look_at(torch.from_numpy(e), torch.from_numpy(t)).numpy() for e, t in zip(eyes, targets)])
 
 
 # ----------------------------------------------------------------------------- rendering

@@ -31,7 +31,9 @@ Every problem is a one-line ``DatasetError`` that starts with the file's path.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ import numpy as np
 
 from nerfspec.data import capture_keys
 from nerfspec.data.blender import _image_file, _pose
+from nerfspec.data.capture_images import same_stem_hint
 from nerfspec.data.capture_layout import CAPTURE_INTRINSICS, read_files
 from nerfspec.errors import DatasetError
 
@@ -98,7 +101,8 @@ class CaptureSpec:
     frames: list[FrameSpec]  # sorted by name
     splits: dict[str, list[int]] | None  # positions in ``frames`` per split, when the file names them
     applied_transform: np.ndarray | None  # (4, 4)
-    ngp: dict[str, Any]  # aabb_scale (float or None), scale, offset (3,) in instant-ngp's axis order
+    ngp: dict[str, Any]  # aabb_scale (float or None), scale, offset (3,) in instant-ngp's axis order;
+    # "given": which of the three the file states (the others are instant-ngp's defaults)
     orientation: str | None = None  # nerfstudio's orientation_override
     applied_scale: float | None = None
     notes: tuple[str, ...] = ()  # what the file holds that is read but not used
@@ -245,7 +249,8 @@ def normalise_name(name: str) -> str:
 
 
 def _ngp(path: Path, meta: dict) -> dict[str, Any]:
-    out: dict[str, Any] = {"aabb_scale": None, "scale": 0.33, "offset": (0.5, 0.5, 0.5)}
+    out: dict[str, Any] = {"aabb_scale": None, "scale": 0.33, "offset": (0.5, 0.5, 0.5),
+                           "given": tuple(k for k in ("aabb_scale", "scale", "offset") if k in meta)}
     if "aabb_scale" in meta:
         out["aabb_scale"] = _number(path, "", "aabb_scale", meta["aabb_scale"], positive=True)
     if "scale" in meta:
@@ -258,7 +263,7 @@ def _ngp(path: Path, meta: dict) -> dict[str, Any]:
     return out
 
 
-def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[int]] | None:
+def _splits(path: Path, meta: dict, frames: list[FrameSpec], skipped: set[str]) -> dict[str, list[int]] | None:
     if not any(key in meta for key in SPLIT_KEYS.values()):
         return None
     position = {f.name: k for k, f in enumerate(frames)}
@@ -271,6 +276,8 @@ def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[i
             raise DatasetError(f"{path}: '{key}' must be a list of file names")
         picked = []
         for n in names:
+            if normalise_name(n) in skipped:
+                continue
             if normalise_name(n) not in position:
                 raise DatasetError(f"{path}: '{key}' names {n!r}, which no frame's file_path is")
             picked.append(position[normalise_name(n)])
@@ -279,6 +286,41 @@ def _splits(path: Path, meta: dict, frames: list[FrameSpec]) -> dict[str, list[i
         raise DatasetError(f"{path}: names the splits ({', '.join(SPLIT_KEYS[s] for s in out)}) but has "
                            "no 'train_filenames'")
     return out
+
+
+MISSING_IMAGES = ("error", "skip")
+
+
+def missing_frames(frames: list[FrameSpec]) -> list[FrameSpec]:
+    """The frames whose image file is not there."""
+    return [f for f in frames if not f.image_path.is_file()]
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_skipped(path: Path, missing: int, total: int, first: str) -> None:
+    """Said once per capture file and process, however many splits are loaded."""
+    print(f"warning: {path}: skipping {missing} of {total} frames whose images are missing "
+          f"(first: {first}); data.missing_images = \"skip\"", file=sys.stderr)
+
+
+def drop_missing(path: Path, frames: list[FrameSpec], missing_images: str) -> list[FrameSpec]:
+    """The frames with images; frames without one are an error naming how many and the
+    setting (``missing_images`` "error") or dropped with one warning (``"skip"``)."""
+    if missing_images not in MISSING_IMAGES:
+        raise ValueError(f"missing_images must be one of {', '.join(MISSING_IMAGES)}, got {missing_images!r}")
+    missing = missing_frames(frames)
+    if not missing:
+        return frames
+    first = f"{missing[0].image_path} (frame {missing[0].index})"
+    if missing_images == "error" or len(missing) == len(frames):
+        hint = ("; set data.missing_images = \"skip\" to train on the "
+                f"{len(frames) - len(missing)} present ones") if len(missing) < len(frames) else ""
+        raise DatasetError(f"{path}: {len(missing)} of {len(frames)} frames name image files that are "
+                           f"not there (first: {first}){hint}"
+                           f"{same_stem_hint(path.parent, missing[0].image_path)}")
+    _warn_skipped(path, len(missing), len(frames), first)
+    gone = {f.index for f in missing}
+    return [f for f in frames if f.index not in gone]
 
 
 def _frames(file: Path, meta: dict, root: Path, seen: dict) -> list[FrameSpec]:
@@ -335,23 +377,27 @@ def _merge_split_files(files, root: Path) -> tuple[list[FrameSpec], dict[int, se
     return frames, origin
 
 
-def parse_capture(path: str | Path) -> CaptureSpec:
+def parse_capture(path: str | Path, missing_images: str = "error") -> CaptureSpec:
     """Read and validate a capture (its transforms.json, or the ``transforms_train.json`` of
     one in the Blender split layout): frames (sorted by file name) with their poses, image and
     mask paths and intrinsic values; the splits; instant-ngp's normalisation keys; the keys of
-    ``capture_keys``."""
+    ``capture_keys``. Frames whose image is absent: see ``drop_missing`` (``missing_images``
+    error | skip); the splits then leave them out."""
     path = Path(path)
     files = read_files(path)
     root, first = path.parent, files[0][2]
     applied = _matrix(path, "applied_transform", first["applied_transform"]) if "applied_transform" in first else None
     frames, origin = _merge_split_files(files, root)
     frames.sort(key=lambda f: f.name)
+    listed = {f.name for f in frames}
+    frames = drop_missing(path, frames, missing_images)
     models = {lens_model(f.values) for f in frames} - {"pinhole"}
     if len(models) > 1:
         raise DatasetError(f"{path}: frames use more than one lens model ({', '.join(sorted(models))}); "
                            "a capture must use one")
+    skipped = listed - {f.name for f in frames}
     if files[0][0] is None:
-        splits = _splits(path, first, frames)
+        splits = _splits(path, first, frames, skipped)
     else:  # the files are the splits
         splits = {s: [k for k, f in enumerate(frames) if s in origin[id(f)]] for s, _, _ in files}
     notes = capture_keys.frame_notes([fm for _, _, meta in files for fm in meta.get("frames", [])])

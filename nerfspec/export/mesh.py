@@ -46,13 +46,14 @@ def grid_axes(bbox: Tensor, resolution: int) -> list[Tensor]:
 
 
 def occupancy_binary(estimator: nn.Module) -> Tensor | None:
-    """The estimator's occupied cells as an (r, r, r) bool grid indexed [x, y, z], or None
-    when it has none (the torch grid stores them flat, x-major: index (x r + y) r + z)."""
+    """The estimator's occupied cells over the box (its finest level) as an (r, r, r) bool grid
+    indexed [x, y, z], or None when it has none (the torch grid stores them flat, level-major,
+    then x-major: index (x r + y) r + z)."""
     binary = getattr(estimator, "binary", None)
     if binary is None:
         return None
-    r = round(binary.numel() ** (1 / 3))
-    return binary.reshape(r, r, r).bool().cpu()
+    r = round((binary.numel() // getattr(estimator, "levels", 1)) ** (1 / 3))
+    return binary[: r ** 3].reshape(r, r, r).bool().cpu()
 
 
 def dilate(mask: Tensor, cells: int = 1) -> Tensor:

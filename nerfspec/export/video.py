@@ -27,6 +27,7 @@ from nerfspec.cameras import Cameras, orbit_path, spiral_path
 from nerfspec.errors import NerfspecError
 from nerfspec.evaluate import to_uint8
 from nerfspec.export.smooth_path import interpolate_path
+from nerfspec.fields.appearance import nearest_views
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
 from nerfspec.render.background import background_colour, eval_background
@@ -171,7 +172,8 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
                  quiet: bool = False, smoothing: float = 2.0) -> VideoResult:
     """Render ``path`` and write the videos; returns their paths and the mean render time.
 
-    Frames are pinhole views (no lens distortion) with the training cameras' mean focal length,
+    Frames are pinhole views (no lens distortion) with the training cameras' mean focal length
+    (and, where the run learned each photo's appearance, the nearest training view's),
     at ``resolution`` (W, H; the focal length scaled to keep the horizontal field of view) or
     the training images' size at ``downscale`` (default: the run's data.downscale). Orbit and
     spiral circle the centre of data.aabb (the scene frame's centre of interest) and default to
@@ -220,6 +222,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
         for d in frame_dirs.values():
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True)
+    nearest = nearest_views(train.poses, poses) if run.appearance is not None else None  # its colour response
     warm_up(run.field, run.estimator, cameras, 0, render_bg)  # one-off costs stay out of the per-frame time
     render_s = 0.0
     try:
@@ -227,6 +230,8 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
             t0 = time.perf_counter()
             out = render_image(run.field, run.estimator, cameras, k, render_bg,
                                chunk_rays or cfg.eval.chunk_rays)
+            if nearest is not None:
+                out["rgb"] = run.appearance.image(out["rgb"], int(nearest[k])).clamp(0, 1)
             render_s += time.perf_counter() - t0
             panels = {"rgb": out["rgb"]}
             if "depth" in outputs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from nerfspec.contraction import contracted_unit
 from nerfspec.fields.heads import DensityColourHeads, density_activation, normalise_to_box
 from nerfspec.precision import network_autocast
 
@@ -21,8 +22,17 @@ class FieldBase(nn.Module):
     - ``param_groups() -> list[dict]``: parameters by optimiser group ("encoding" for learned
       encodings, "network" for the rest), each ``{"name", "params"}``.
 
-    Subclasses implement ``geometry`` and ``colour``; the rest follows from them here.
+    Subclasses implement ``geometry`` and ``colour``; the rest follows from them here, and
+    feed their encodings ``unit_coords(x)``: the box mapped to [0, 1]^3, or, for an unbounded
+    scene (``unbounded`` True), all of space contracted into [0, 1]^3 (nerfspec.contraction).
     """
+
+    unbounded = False  # set by build_field from data.scene
+
+    def unit_coords(self, x: Tensor) -> Tensor:
+        """(N, 3) in [0, 1]^3 for world points x (N, 3): ``normalise_to_box`` over ``aabb``, or
+        ``contracted_unit`` when the scene is unbounded."""
+        return contracted_unit(x, self.aabb) if self.unbounded else normalise_to_box(x, self.aabb)
 
     def geometry(self, x: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -84,7 +94,7 @@ class RadianceField(FieldBase):
 
     def geometry(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """sigma (N,) and the features h (N, width) that colour is read from, at points (N, 3)."""
-        v = normalise_to_box(x, self.aabb)
+        v = self.unit_coords(x)
         h = self.features(v)
         with self.autocast(x):
             raw = self.heads.density_logit(h)

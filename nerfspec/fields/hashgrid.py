@@ -23,7 +23,7 @@ from nerfspec.encodings import PositionalEncoding
 from nerfspec.encodings.hashgrid import HashGridEncoding
 from nerfspec.encodings.spherical import SphericalHarmonicsEncoding
 from nerfspec.fields.base import FieldBase
-from nerfspec.fields.heads import density_activation, normalise_to_box
+from nerfspec.fields.heads import density_activation
 from nerfspec.precision import network_autocast
 
 
@@ -73,7 +73,7 @@ class HashGridField(FieldBase):
 
     def _geometry(self, x: Tensor) -> Tensor:
         """(N, 1 + G) density-MLP outputs in the autocast dtype; column 0 is the density logit."""
-        h = self.encoding(normalise_to_box(x, self.aabb))
+        h = self.encoding(self.unit_coords(x))
         with network_autocast(x, self.precision):
             return self.density_mlp(h)
 

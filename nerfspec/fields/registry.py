@@ -30,8 +30,15 @@ def build_encoding(cfg: FieldConfig, generator: torch.Generator) -> Encoding:
     raise ValueError(f"encoding {cfg.encoding!r} has no MLP mapping")
 
 
-def build_field(cfg: FieldConfig, aabb: Tensor, seed: int = 0) -> FieldBase:
-    """The field for ``cfg``; random parts (B, initial weights) come from ``seed``."""
+def build_field(cfg: FieldConfig, aabb: Tensor, seed: int = 0, unbounded: bool = False) -> FieldBase:
+    """The field for ``cfg``; random parts (B, initial weights) come from ``seed``; with
+    ``unbounded`` its encoding sees all of space contracted (FieldBase.unit_coords)."""
+    field = _build_field(cfg, aabb, seed)
+    field.unbounded = unbounded
+    return field
+
+
+def _build_field(cfg: FieldConfig, aabb: Tensor, seed: int) -> FieldBase:
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     common = dict(view_dirs=cfg.view_dirs, dir_octaves=cfg.dir_octaves,

@@ -19,7 +19,10 @@ import math
 import torch
 from torch import Tensor, nn
 
+import dataclasses
+
 from nerfspec.config import SamplerConfig
+from nerfspec.render.cascades import cascade_aabbs, cascade_cell_points, march_cascades
 from nerfspec.render.kernels import kernel_backend, nerfacc_traverse
 from nerfspec.render.sampling import (
     DensityFn,
@@ -31,15 +34,17 @@ from nerfspec.render.sampling import (
 )
 
 UNVISITED = -1.0  # occs of a cell never evaluated: counts as occupied until it is
+UNBOUNDED_CASCADES = 4  # levels up to 8 times the box: walls and ground at finite distance
+UNBOUNDED_CONE_ANGLE = 1.0 / 256  # instant-ngp's for large scenes
 
 
-def cell_centres(aabb: Tensor, cells: Tensor, resolution: int, jitter: Tensor | None = None) -> Tensor:
-    """World points (K, 3) in flat cells (K,): aabb_min + (ijk + u) / R (aabb_max - aabb_min),
-    u = ``jitter`` (K, 3) in [0, 1) or 1/2 (the centres)."""
-    r = resolution
-    ijk = torch.stack([cells // (r * r), (cells // r) % r, cells % r], dim=-1).float()
-    u = torch.full_like(ijk, 0.5) if jitter is None else jitter
-    return aabb[:3] + (ijk + u) / r * (aabb[3:] - aabb[:3])
+def sampler_for_scene(cfg: SamplerConfig, unbounded: bool) -> SamplerConfig:
+    """``cfg`` with its automatic cascades (0) and cone angle (-1) resolved: one level and
+    uniform steps for an object in its box; ``UNBOUNDED_CASCADES`` levels and
+    ``UNBOUNDED_CONE_ANGLE`` for an unbounded scene."""
+    cascades = cfg.cascades or (UNBOUNDED_CASCADES if unbounded else 1)
+    cone = cfg.cone_angle if cfg.cone_angle >= 0 else (UNBOUNDED_CONE_ANGLE if unbounded else 0.0)
+    return dataclasses.replace(cfg, cascades=cascades, cone_angle=cone)
 
 
 def occupancy_threshold(occs: Tensor, occ_threshold: float) -> Tensor:
@@ -62,7 +67,10 @@ def update_priority(occs: Tensor, binary: Tensor, carved: Tensor, generator: tor
 
 
 class OccupancyGrid(nn.Module):
-    """An R^3 grid over ``aabb`` holding an EMA of each cell's opacity over one marching step.
+    """An R^3 grid over ``aabb`` holding an EMA of each cell's opacity over one marching step;
+    with ``sampler.cascades`` L > 1, L such grids over boxes 2^l times the size (cascades.py),
+    marched with steps growing by ``sampler.cone_angle``. Every rule below is per cell, the same
+    for every level.
 
     update: for the chosen cells c, occ_c <- max(decay occ_c, sigma(x_c) dt) at a random point
     x_c in the cell; a cell is occupied when occ_c > min(mean(evaluated occ), threshold). Cells
@@ -75,15 +83,28 @@ class OccupancyGrid(nn.Module):
     def __init__(self, aabb: Tensor, cfg: SamplerConfig):
         super().__init__()
         self.cfg = cfg
-        r = cfg.grid_resolution
+        n = self.levels * cfg.grid_resolution ** 3
         self.register_buffer("aabb", aabb.detach().float().clone())
-        self.register_buffer("occs", torch.full((r ** 3,), UNVISITED))
-        self.register_buffer("binary", torch.ones(r ** 3, dtype=torch.bool))
-        self.register_buffer("carved", torch.zeros(r ** 3, dtype=torch.bool))
+        self.register_buffer("occs", torch.full((n,), UNVISITED))
+        self.register_buffer("binary", torch.ones(n, dtype=torch.bool))
+        self.register_buffer("carved", torch.zeros(n, dtype=torch.bool))
 
     @property
     def resolution(self) -> int:
         return self.cfg.grid_resolution
+
+    @property
+    def levels(self) -> int:
+        """Cascade levels (``sampler.cascades``; 0, automatic, is one here)."""
+        return max(self.cfg.cascades, 1)
+
+    @property
+    def cone_angle(self) -> float:
+        return max(self.cfg.cone_angle, 0.0)
+
+    def level_aabbs(self) -> Tensor:
+        """(L, 6) boxes of the cascade levels; row 0 is ``aabb``."""
+        return cascade_aabbs(self.aabb, self.levels)
 
     @property
     def backend(self) -> str:
@@ -91,8 +112,13 @@ class OccupancyGrid(nn.Module):
         return kernel_backend(self.aabb.device, self.cfg.backend)
 
     def carve(self, empty: Tensor) -> None:
-        """Mark cells (flat (R^3,) mask) as known empty for good, e.g. from silhouettes."""
-        self.carved |= empty.to(self.carved.device)
+        """Mark cells (flat (R^3,) mask of level 0, or (L R^3,)) as known empty for good, e.g.
+        from silhouettes."""
+        empty = empty.to(self.carved.device)
+        if empty.numel() < self.carved.numel():  # level 0 only: the outer levels stay as they are
+            empty = torch.cat([empty, torch.zeros(self.carved.numel() - empty.numel(), dtype=torch.bool,
+                                                  device=empty.device)])
+        self.carved |= empty
         self.occs.masked_fill_(self.carved, 0.0)
         self.binary &= ~self.carved
 
@@ -102,10 +128,15 @@ class OccupancyGrid(nn.Module):
 
     def traverse(self, origins: Tensor, dirs: Tensor) -> Samples:
         """Uniform steps of ``render_step_size`` from each ray's box entry whose midpoints lie in
-        occupied cells (nerfacc's kernel on CUDA, PyTorch elsewhere; the same samples)."""
+        occupied cells (nerfacc's kernel on CUDA, PyTorch elsewhere; the same samples); with
+        cascades or a cone angle, ``cascades.march_cascades``'s steps through every level."""
         step = self.cfg.render_step_size
+        cascaded = self.levels > 1 or self.cone_angle > 0
         if self.backend == "nerfacc":
-            return Samples(*nerfacc_traverse(origins, dirs, self.aabb, self.binary, step))
+            aabbs = self.level_aabbs() if cascaded else self.aabb.view(1, 6)
+            return Samples(*nerfacc_traverse(origins, dirs, aabbs, self.binary, step, self.cone_angle))
+        if cascaded:
+            return march_cascades(origins, dirs, self.level_aabbs(), self.binary, step, self.cone_angle)
         return march_grid(origins, dirs, self.aabb, self.binary, step)
 
     @torch.no_grad()
@@ -178,7 +209,7 @@ class OccupancyGrid(nn.Module):
             return False
         cells = self.choose_cells(step, generator)
         jitter = torch.rand((cells.shape[0], 3), generator=generator, device=self.occs.device)
-        x = cell_centres(self.aabb, cells, self.resolution, jitter)
+        x = cascade_cell_points(self.level_aabbs(), cells, self.resolution, jitter)
         occ = torch.cat([density_fn(part).float() for part in x.split(65536)]) * cfg.render_step_size
         occ = occ.masked_fill(self.carved[cells], 0.0)
         self.occs[cells] = torch.maximum(self.occs[cells] * cfg.occ_ema_decay, occ)
@@ -201,32 +232,35 @@ def build_estimator(aabb: Tensor, cfg: SamplerConfig, device: torch.device | str
 NERFACC_KEYS = ("resolution", "aabbs", "occs", "binaries")
 
 
-def state_to_nerfacc(state: dict[str, Tensor]) -> dict[str, Tensor]:
-    """This grid's state dict -> a single-level ``nerfacc.OccGridEstimator`` state dict.
+def state_to_nerfacc(state: dict[str, Tensor], levels: int = 1) -> dict[str, Tensor]:
+    """This grid's state dict (``levels`` cascades) -> a ``nerfacc.OccGridEstimator`` state dict
+    with as many levels (aabbs (L, 6): the cascades' boxes, its layout of the same cells).
 
     nerfacc marks cells it must never update with occs = -1; carved cells go there. A cell this
     grid has not evaluated yet has no nerfacc equivalent: it is written with occs = -1 and
     binaries = True, which ``state_from_nerfacc`` reads back as unvisited.
     """
     occs, binary, carved = state["occs"], state["binary"], state["carved"]
-    r = round(occs.numel() ** (1 / 3))
+    r = round((occs.numel() // levels) ** (1 / 3))
     return {
         "resolution": torch.tensor([r, r, r], dtype=torch.int32),
-        "aabbs": state["aabb"].float().reshape(1, 6).clone(),
+        "aabbs": cascade_aabbs(state["aabb"].float(), levels),
         "occs": torch.where(carved | (occs < 0), torch.full_like(occs, -1.0), occs),
-        "binaries": binary.reshape(1, r, r, r).clone(),
+        "binaries": binary.reshape(levels, r, r, r).clone(),
     }
 
 
 def state_from_nerfacc(state: dict[str, Tensor]) -> dict[str, Tensor]:
-    """A single-level ``nerfacc.OccGridEstimator`` state dict (or one saved under a ``grid.``
-    prefix) -> this grid's state dict; inverse of ``state_to_nerfacc``."""
+    """A ``nerfacc.OccGridEstimator`` state dict (or one saved under a ``grid.`` prefix) -> this
+    grid's state dict; inverse of ``state_to_nerfacc``. Several levels must be cascades
+    (each twice the size of the one before about one centre, as instant-ngp's)."""
     state = {k.removeprefix("grid."): v for k, v in state.items()}
     missing = [k for k in NERFACC_KEYS if k not in state]
     if missing:
         raise KeyError(f"not an occupancy grid state (missing {', '.join(missing)})")
-    if state["aabbs"].shape[0] != 1:
-        raise ValueError(f"only single-level grids are supported, got {state['aabbs'].shape[0]} levels")
+    aabbs = state["aabbs"].float()
+    if not torch.allclose(cascade_aabbs(aabbs[0], aabbs.shape[0]), aabbs, rtol=1e-5, atol=1e-5):
+        raise ValueError(f"its {aabbs.shape[0]} levels are not cascades (boxes 2^l times the first about its centre)")
     occs = state["occs"].float()
     binary = state["binaries"].reshape(-1).bool()
     excluded = occs < 0
@@ -244,5 +278,5 @@ def is_nerfacc_state(state: dict) -> bool:
     return any(k.removeprefix("grid.") == "binaries" for k in state)
 
 
-__all__ = ["OccupancyGrid", "build_estimator", "cell_centres", "grid_coords", "occupancy_threshold",
+__all__ = ["OccupancyGrid", "build_estimator", "cascade_cell_points", "grid_coords", "occupancy_threshold",
            "state_from_nerfacc", "state_to_nerfacc", "is_nerfacc_state", "update_priority"]

@@ -9,7 +9,8 @@ device with nerfacc's extension, two hot loops call its kernels over that same s
   PyTorch: ``sampling.march_grid``. nerfacc: ``traverse_grids`` with near_planes = t_near,
   far_planes = t_far and cone_angle 0, which steps by dt from the near plane and keeps a step
   while its midpoint lies in an occupied cell before the far plane. Both produce the same
-  samples up to float32 rounding of t (the kernel adds dt step by step).
+  samples up to float32 rounding of t (the kernel adds dt step by step). With cascades, the
+  same kernel over all levels with the grid's cone angle (``cascades.march_cascades``).
 - ``render_weights``: w_s = T_s alpha_s per packed sample. PyTorch: ``volume.render_weights``
   (per-ray prefix sums in float64); nerfacc: ``render_weight_from_density`` (its scan kernel).
 
@@ -58,22 +59,25 @@ def kernel_backend(device: torch.device | str, choice: str = "auto") -> str:
     return "nerfacc" if nerfacc_cuda_available() else "torch"
 
 
-def nerfacc_traverse(origins: Tensor, dirs: Tensor, aabb: Tensor, binary: Tensor, step: float
-                     ) -> tuple[Tensor, Tensor, Tensor]:
-    """nerfacc's grid traversal over a flat (R^3,) occupancy ``binary`` (x-major, as
-    ``grid.grid_coords``): ray_indices (S,) long, t_starts (S,), t_ends (S,) sorted by ray
-    then t. CUDA tensors only."""
+def nerfacc_traverse(origins: Tensor, dirs: Tensor, aabbs: Tensor, binary: Tensor, step: float,
+                     cone_angle: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
+    """nerfacc's grid traversal over a flat (L R^3,) occupancy ``binary`` of the L levels
+    ``aabbs`` (L, 6) (level-major, then x-major as ``grid.grid_coords``), from each ray's entry
+    into the last (largest) box: ray_indices (S,) long, t_starts (S,), t_ends (S,) sorted by
+    ray then t. CUDA tensors only."""
     if origins.shape[0] == 0:  # nerfacc's launch code divides by the ray count
         empty = torch.zeros(0, device=origins.device)
         return empty.long(), empty, empty
     from nerfacc.grid import traverse_grids
 
-    r = round(binary.numel() ** (1 / 3))
-    t_near, t_far = ray_aabb_intersect(origins, dirs, aabb)
+    aabbs = aabbs.reshape(-1, 6).float()
+    levels = aabbs.shape[0]
+    r = round((binary.numel() // levels) ** (1 / 3))
+    t_near, t_far = ray_aabb_intersect(origins, dirs, aabbs[-1])
     t_far = torch.maximum(t_far, t_near)  # a miss: an empty interval
     intervals, samples, _ = traverse_grids(
-        origins.contiguous(), dirs.contiguous(), binary.view(1, r, r, r), aabb.view(1, 6).float(),
-        near_planes=t_near.contiguous(), far_planes=t_far.contiguous(), step_size=step, cone_angle=0.0)
+        origins.contiguous(), dirs.contiguous(), binary.view(levels, r, r, r), aabbs.contiguous(),
+        near_planes=t_near.contiguous(), far_planes=t_far.contiguous(), step_size=step, cone_angle=cone_angle)
     t_starts = intervals.vals[intervals.is_left]
     t_ends = intervals.vals[intervals.is_right]
     return samples.ray_indices.long(), t_starts, t_ends

@@ -29,13 +29,17 @@ class RayBatcher:
 
     def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
         """origins (n, 3), unit dirs (n, 3), straight rgba (n, 4) in [0, 1]."""
+        return self.sample_with_views(n, generator)[:3]
+
+    def sample_with_views(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``sample`` and the training image (n,) of each ray."""
         if self.view_pixels is not None:
-            return self._sample_sized(n, generator)[:3]
+            return self._sample_sized(n, generator)
         idx = torch.randint(self.pixels.shape[0], (n,), generator=generator, device=self.pixels.device)
         hw = self.width * self.height
         view, pix = idx // hw, idx % hw
         origins, dirs = self.cameras.rays(view, pix % self.width, pix // self.width)
-        return origins, dirs, self.pixels[idx].float() / 255.0
+        return origins, dirs, self.pixels[idx].float() / 255.0, view
 
     def _sample_sized(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``sample`` and the view (n,) of each ray, uniform over the pixels the views have (not

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nerfspec.config import Config
-from nerfspec.data.dataset import resolve_data
+from nerfspec.data.dataset import resolve_scene
 from nerfspec.distributed import barrier, init_from_env, shutdown, weights_in_sync
 from nerfspec.errors import OutputError
 from nerfspec.run import check_new_run_dir, create_run_dir, describe_os_error, read_run_config, write_run_info
@@ -22,12 +22,13 @@ def train(cfg: Config, resume_dir: str | Path | None = None, force: bool = False
     if resume_dir is not None:
         run_dir = Path(resume_dir)
         read_run_config(run_dir)  # checks it is a run
-        trainer = Trainer(cfg, run_dir, resume=True, quiet=quiet, dist_ctx=ctx)
+        trainer = Trainer(cfg, run_dir, resume=True, quiet=quiet, dist_ctx=ctx,
+                          scene_note=f"scene frame, box and scene model ({cfg.data.scene}) as the run saved them")
     else:
-        cfg = resolve_data(cfg)  # a capture's scene frame, fixed in the run's config.toml
+        cfg, note = resolve_scene(cfg)  # a capture's scene frame and model, fixed in the run's config.toml
         if main:
             check_new_run_dir(cfg, force=force)
-        trainer = Trainer(cfg, None, quiet=quiet, dist_ctx=ctx)  # reads the dataset before anything is written
+        trainer = Trainer(cfg, None, quiet=quiet, dist_ctx=ctx, scene_note=note)  # reads the dataset before anything is written
         run_dir = create_run_dir(cfg, force=force) if main else Path(cfg.output_dir) / cfg.name
         trainer.run_dir = run_dir
         if main:

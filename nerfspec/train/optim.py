@@ -22,7 +22,7 @@ def group_rates(cfg: TrainConfig) -> dict[str, float]:
     """Base learning rate of each parameter group: ``train.lr_encoding`` for learned encodings
     (hash tables; 0 means ``train.lr``), ``train.lr`` for the networks and a learned background."""
     return {"encoding": cfg.lr_encoding if cfg.lr_encoding > 0 else cfg.lr, "network": cfg.lr,
-            "background": cfg.lr}
+            "background": cfg.lr, "appearance": cfg.lr}
 
 
 def lazy_tables(cfg: TrainConfig, device: torch.device | str) -> bool:
@@ -109,7 +109,7 @@ def per_group_states(saved: list[dict]) -> dict[str, list[dict]]:
 
 
 def build_optimizer(field: nn.Module, cfg: TrainConfig, device: torch.device | str = "cpu",
-                    background: nn.Module | None = None) -> FieldOptimizer:
+                    background: nn.Module | None = None, appearance: nn.Module | None = None) -> FieldOptimizer:
     """Adam (eps 1e-15) with one group per ``field.param_groups()`` entry (and a "background"
     group for a learned ``background``), each remembering its ``base_lr``; weight decay on the
     field's networks only; the encoding group in LazyAdam where ``lazy_tables`` says so."""
@@ -118,6 +118,8 @@ def build_optimizer(field: nn.Module, cfg: TrainConfig, device: torch.device | s
     groups = list(field.param_groups())
     if background is not None:
         groups.append({"name": "background", "params": list(background.parameters())})
+    if appearance is not None:
+        groups.append({"name": "appearance", "params": list(appearance.parameters())})
     for g in groups:
         name = g["name"]
         group = {"params": g["params"], "name": name, "base_lr": rates[name], "lr": rates[name]}

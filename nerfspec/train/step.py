@@ -32,13 +32,17 @@ def step_is_finite(loss: Tensor, params: list[nn.Parameter], gradients_only: boo
 
 def forward_backward(field, estimator, origins: Tensor, dirs: Tensor, rgba: Tensor,
                      background: Tensor, early_stop: str = "separate", distortion_weight: float = 0.0,
-                     background_opacity_weight: float = 0.0) -> tuple[RenderResult, Tensor]:
+                     background_opacity_weight: float = 0.0, appearance=None,
+                     views: Tensor | None = None) -> tuple[RenderResult, Tensor]:
     """Render the batch (``early_stop``: see ``render_rays``), compute the photometric loss plus
     the weighted regularisers (``nerfspec.train.regularisers``) and backpropagate it into the
-    field's gradients (which the caller zeroed). Returns the photometric loss alone (what PSNR
-    is read from). A batch without samples has no gradient; its loss is still returned."""
+    field's gradients (which the caller zeroed). With ``appearance`` (fields/appearance.py) the
+    rendered colours go through the response of each ray's training image ``views`` (N,)
+    before the loss. Returns the photometric loss alone (what PSNR is read from). A batch
+    without samples has no gradient; its loss is still returned."""
     out = render_rays(field, estimator, origins, dirs, background, early_stop)
-    loss = photometric_loss(out.rgb, rgba, background)
+    rgb = out.rgb if appearance is None else appearance(out.rgb, views)
+    loss = photometric_loss(rgb, rgba, background)
     if out.n_samples > 0:
         total = loss
         if distortion_weight > 0:

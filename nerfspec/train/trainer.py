@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from nerfspec.config import Config
 from nerfspec.data.blender import composite
-from nerfspec.data.dataset import load_split
+from nerfspec.data.dataset import is_capture, load_split
 from nerfspec.distributed import (
     DistContext,
     agree_max,
@@ -33,6 +33,7 @@ from nerfspec.distributed import (
     rank_seed,
 )
 from nerfspec.errors import CheckpointError, DivergedError, NerfspecError
+from nerfspec.fields.appearance import Appearance, appearance_enabled
 from nerfspec.metrics import psnr
 from nerfspec.models import (
     build_background_model,
@@ -82,8 +83,9 @@ class Trainer:
     """Holds the state of one run; ``fit()`` trains until the step or time budget is spent."""
 
     def __init__(self, cfg: Config, run_dir: Path | None, resume: bool = False, quiet: bool = False,
-                 dist_ctx: DistContext | None = None):
+                 dist_ctx: DistContext | None = None, scene_note: str = ""):
         self.cfg, self.run_dir, self.dist = cfg, run_dir, dist_ctx
+        self.scene_note = scene_note  # which frame, box and scene model were chosen, and why
         self.is_main = dist_ctx is None or dist_ctx.is_main
         self.quiet = quiet or not self.is_main
         if cfg.train.threads > 0:
@@ -103,13 +105,16 @@ class Trainer:
             self.estimator.carve(carve_empty_cells(self.estimator.aabb.cpu(), cfg.sampler.grid_resolution,
                                                    split.images[..., 3], split.cameras))
         self.background = build_background_model(cfg, self.device)  # None: fixed colours
-        self.optimizer = build_optimizer(self.field, cfg.train, self.device, self.background)
+        self.appearance = (Appearance(len(self.train_split)).to(self.device)
+                           if appearance_enabled(cfg.train.appearance, is_capture(cfg.data.root)) else None)
+        self.optimizer = build_optimizer(self.field, cfg.train, self.device, self.background, self.appearance)
         self.early_stop = EarlyStopPolicy(resolve_mode(cfg.sampler.train_early_stop, self.device))
         self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
         if dist_ctx is not None:
             broadcast_state(self.field)
-            if self.background is not None:
-                broadcast_state(self.background)
+            for extra in (self.background, self.appearance):
+                if extra is not None:
+                    broadcast_state(extra)
         self.step, self.elapsed_s, self.rays = 0, 0.0, cfg.train.rays_per_step
         self.totals = {"rays": 0, "samples": 0}  # composited over the run, for run_info.json
         # numerical faults: skipped steps and the current run of them (device counters),
@@ -162,13 +167,14 @@ class Trainer:
         return (f"training {info['encoding']} ({info['parameters']:,} parameters) on {info['device']} "
                 f"({info['device_name']}), {info['precision']}, {info['threads']} threads, "
                 f"{info['kernels']} kernels; {data['train_views']} views of {data['width']}x{data['height']} "
-                f"from {data['root']}")
+                f"from {data['root']}" + (f"; {self.scene_note}" if self.scene_note else ""))
 
     # -- checkpoints ---------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {
             "field": self.field.state_dict(),
             **({"background": self.background.state_dict()} if self.background is not None else {}),
+            **({"appearance": self.appearance.state_dict()} if self.appearance is not None else {}),
             "estimator": self.estimator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": {"elapsed_s": self.elapsed_s, "rays": self.rays, "lr_scale": self.lr_scale,
@@ -210,6 +216,8 @@ class Trainer:
         if self.background is not None:
             load_state(self.background, state.get("background", {}),
                        f"background ({self.cfg.background.model})", self.run_dir)
+        if self.appearance is not None:
+            load_state(self.appearance, state.get("appearance", {}), "per-image appearance", self.run_dir)
         built = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
         try:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -268,7 +276,7 @@ class Trainer:
         if self.estimator.update(self.step, self.field.density, self.generator) and self.dist is not None:
             broadcast_state(self.estimator)  # every rank marches the same grid
 
-        origins, dirs, rgba = self.batcher.sample(self.rays, self.generator)
+        origins, dirs, rgba, views = self.batcher.sample_with_views(self.rays, self.generator)
         self.optimizer.zero_grad(set_to_none=True)
         if self.background is not None:
             bg = self.background(dirs)
@@ -276,7 +284,8 @@ class Trainer:
             bg = draw_background(cfg.data.train_background, origins.shape[0], self.generator, self.device)
         mode = self.early_stop.choose()
         out, loss = forward_backward(self.field, self.estimator, origins, dirs, rgba, bg, mode,
-                                     cfg.train.distortion_weight, cfg.train.background_opacity_weight)
+                                     cfg.train.distortion_weight, cfg.train.background_opacity_weight,
+                                     self.appearance, views)
         self.early_stop.observe(mode, out.n_traversed, out.n_evaluated, out.n_samples)
         params = self.parameters()
         if self.dist is not None:  # every rank joins, so one without samples cannot stall the rest
@@ -299,9 +308,11 @@ class Trainer:
         return stats
 
     def parameters(self) -> list[Tensor]:
-        """Every trained parameter: the field's and a learned background's."""
+        """Every trained parameter: the field's, a learned background's and the images' appearance."""
         params = list(self.field.parameters())
-        return params + (list(self.background.parameters()) if self.background is not None else [])
+        for extra in (self.background, self.appearance):
+            params += list(extra.parameters()) if extra is not None else []
+        return params
 
     # -- validation ----------------------------------------------------------------------
     def validation_image(self) -> tuple[float, Tensor] | None:
