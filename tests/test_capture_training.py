@@ -34,6 +34,8 @@ pytestmark = pytest.mark.usefixtures("private_cache")
 def capture_config(capture, out, model="mlp", **train):
     d = tiny_config_dict(capture, out, **train)
     d["background"] = {"model": model, "width": 16, "depth": 1, "dir_octaves": 2}
+    d["data"]["scene"] = "object"  # the box, and the learned background beyond it
+    d["train"]["appearance"] = "off"
     return config_from_dict(d)
 
 
@@ -90,6 +92,18 @@ def test_eval_renders_and_scores_on_the_learned_background(capture, tmp_path):
 
     target = split.images[0].float() / 255.0  # opaque photos: the target is the photo itself
     assert metrics["views"][0]["psnr"] == pytest.approx(psnr(out["rgb"], target[..., :3]), abs=1e-4)
+
+
+def test_capture_defaults_train_unbounded_with_per_image_appearance(capture, tmp_path):
+    d = tiny_config_dict(capture, tmp_path, max_steps=4, checkpoint_every=4)
+    result = train(config_from_dict(d), quiet=True)
+    saved = read_run_config(result.run_dir)
+    assert (saved.data.scene, saved.data.normalize) == ("unbounded", "poses")
+    run = load_run(result.run_dir, "cpu")
+    assert run.field.unbounded and run.estimator.levels == 4 and run.appearance is not None
+    assert run.appearance.offset.shape[0] == len(load_split(run.cfg.data, "train"))
+    metrics = evaluate(run, "test", 4, tmp_path / "eval", quiet=True)
+    assert metrics["appearance"] == "nearest training view"
 
 
 def test_fixed_colour_runs_render_their_colour_as_background(tiny_scene, tmp_path):
