@@ -126,6 +126,10 @@ def test_occupied_points_are_the_occupied_cell_centres():
     np.testing.assert_allclose(sorted(pts.tolist()), [[-0.75] * 3, [0.75] * 3])
     binary[:] = True
     assert len(occupied_points(binary, aabb, 4, limit=10)) <= 10
+    cascades = torch.zeros(2 * 4 ** 3, dtype=torch.bool)
+    cascades[4 ** 3] = True  # the first cell of the second level, a box twice the first
+    pts = occupied_points(cascades, torch.stack([aabb, 2 * aabb]), 4)
+    np.testing.assert_allclose(pts.tolist(), [[-1.5] * 3])
 
 
 def test_thumbnail_composites_on_white_and_shrinks():

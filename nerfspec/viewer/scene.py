@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from nerfspec.cameras import Cameras
-from nerfspec.render.grid import cell_centres
+from nerfspec.render.cascades import cascade_cell_points
 from nerfspec.viewer.camera import c2w_to_browser, vertical_fov
 
 BOX_EDGES = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
@@ -28,12 +28,14 @@ def box_segments(aabb) -> np.ndarray:
     return np.stack([corners[[i, j]] for i, j in BOX_EDGES]).astype(np.float32)
 
 
-def occupied_points(binary: Tensor, aabb: Tensor, resolution: int, limit: int = 50_000) -> np.ndarray:
-    """Centres (K, 3) of the occupied cells of a flat grid ``binary`` (R^3,) over ``aabb``, every
-    ceil(K / limit)-th one when there are more than ``limit`` (a browser draws 50k points easily)."""
+def occupied_points(binary: Tensor, aabbs: Tensor, resolution: int, limit: int = 50_000) -> np.ndarray:
+    """Centres (K, 3) of the occupied cells of a flat grid ``binary`` (L R^3,) over the level
+    boxes ``aabbs`` (L, 6) (or one box (6,)), every ceil(K / limit)-th one when there are more
+    than ``limit`` (a browser draws 50k points easily)."""
     cells = torch.nonzero(binary.cpu()).reshape(-1)
     step = max(1, -(-cells.numel() // limit))
-    return cell_centres(aabb.cpu().float(), cells[::step], resolution).numpy().astype(np.float32)
+    boxes = aabbs.cpu().float().reshape(-1, 6)
+    return cascade_cell_points(boxes, cells[::step], resolution).numpy().astype(np.float32)
 
 
 def thumbnail(image: Tensor, width: int = 96) -> np.ndarray:
@@ -82,7 +84,7 @@ def add_box(scene, aabb) -> object:
 
 
 def add_grid(scene, estimator, visible: bool) -> object:
-    points = occupied_points(estimator.binary, estimator.aabb, estimator.cfg.grid_resolution)
+    points = occupied_points(estimator.binary, estimator.level_aabbs(), estimator.resolution)
     return scene.add_point_cloud("/occupancy_grid", points=points, colors=(90, 170, 90),
                                  point_size=float((estimator.aabb[3] - estimator.aabb[0]) / estimator.cfg.grid_resolution),
                                  visible=visible)
