@@ -166,3 +166,42 @@ def test_frame_from_a_training_pose_matches_render_image(page, served):
     got = torch.from_numpy(frame.image).float() / 255.0
     assert psnr(got, expected["rgb"]) > 40.0
     assert float(expected["opacity"].mean()) > 0.01  # the view shows the object, not only background
+
+
+def test_training_viewer_sends_frames_keeps_curves_and_pauses(browser, tiny_scene, tmp_path):
+    from nerfspec.config import config_from_dict
+    from nerfspec.train import train
+    from nerfspec.viewer.live import TrainingHook, training_refinement
+    from nerfspec.viewer.server import Viewer
+
+    viewer = Viewer("127.0.0.1", free_port(), training_refinement(), training=True)
+    hook = TrainingHook(viewer, budget=0.5, curve_every=5)
+    page = browser.new_page(viewport={"width": 480, "height": 480})
+    page.goto(viewer.url)
+    wait_for(lambda: viewer.views, "the browser to connect")
+    held = {}
+
+    def on_step(trainer, stats):
+        if trainer.step == 10:  # the pause button, and resume 1.5 s later
+            viewer.panel.toggle_pause()
+            threading.Timer(1.5, viewer.panel.toggle_pause).start()
+            held["frames"] = the_view(viewer).frames
+        t0 = time.perf_counter()
+        hook(trainer, stats)
+        if trainer.step == 10:
+            held["seconds"] = time.perf_counter() - t0
+            held["frames_after"] = the_view(viewer).frames
+
+    cfg = config_from_dict(tiny_config_dict(tiny_scene, tmp_path / "outputs", max_steps=30, threads=1))
+    try:
+        result = train(cfg, quiet=True, on_step=on_step)
+        width = the_view(viewer).frame.camera.width
+    finally:
+        page.close()
+        viewer.close()
+    assert result.step == 30
+    assert hook.steps == [5, 10, 15, 20, 25, 30] and len(hook.psnrs) == 6
+    assert np.allclose(viewer.panel.curves[1].data[1], hook.psnrs)
+    assert hook.frames > 0 and width == 256
+    assert held["seconds"] >= 1.4  # training waited while paused
+    assert held["frames_after"] > held["frames"]  # and the browser got a frame meanwhile
