@@ -284,6 +284,7 @@ def run_status(run: PlannedRun) -> tuple[str, tuple[int, float] | None]:
 
     Raises when the run directory was made with a different config (other than the budget).
     """
+    from nerfspec.data.dataset import resolve_data
     from nerfspec.run import read_run_config
 
     run_dir = run.run_dir
@@ -291,7 +292,9 @@ def run_status(run: PlannedRun) -> tuple[str, tuple[int, float] | None]:
         return "new", None
     if not (run_dir / "config.toml").is_file():
         return "new", None  # a directory left half-made; it is replaced
-    diff = config_differences(read_run_config(run_dir), run.cfg)
+    # training saved its config with the scene resolved (data.scene, a capture's frame), so the
+    # planned one is compared resolved the same way
+    diff = config_differences(read_run_config(run_dir), resolve_data(run.cfg))
     if diff:
         raise NerfspecError(f"{run_dir}: made with a different config ({', '.join(diff[:4])}); "
                             "use --force to redo it or another --out")

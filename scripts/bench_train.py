@@ -149,8 +149,18 @@ def count(config: str, overrides: list[str], warmup: int, chunk: int) -> dict[st
     cfg = load_config(config, overrides + GPU_PATH + ["train.val_every=0", "name=count"])
     trainer = Trainer(cfg, run_dir=None, quiet=True)
     every, log_every = cfg.sampler.update_every, cfg.train.log_every
-    # a GPU reads its fault counters only every log_every steps (train/faults.py)
+    # a GPU reads its fault counters only every log_every steps (train/faults.py); put back
+    # afterwards, since the trainer module is shared with whatever runs in this process next
+    cpu_rule = trainer_module.sync_point
     trainer_module.sync_point = lambda device, step, n: step % n == 0
+    try:
+        return _count_steps(trainer, warmup, every, log_every, chunk)
+    finally:
+        trainer_module.sync_point = cpu_rule
+
+
+def _count_steps(trainer, warmup: int, every: int, log_every: int, chunk: int) -> dict[str, OpCounter]:
+    """``count``'s measurements on a built trainer."""
     for _ in range(warmup):
         trainer.train_step()
     while trainer.step % every == 0 or (trainer.step + 1) % log_every == 0:

@@ -293,7 +293,15 @@ MISSING_IMAGES = ("error", "skip")
 
 def missing_frames(frames: list[FrameSpec]) -> list[FrameSpec]:
     """The frames whose image file is not there."""
-    return [f for f in frames if not f.image_path.is_file()]
+    return [f for f in frames if not _is_file(f.image_path)]
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a name the file system refuses (too long, say)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 @functools.lru_cache(maxsize=None)
