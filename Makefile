@@ -35,12 +35,13 @@ demo: setup
 	$(BIN)/nerfspec make-scene scenes/default.toml $(DEMO)/scene
 	$(BIN)/nerfspec train configs/demo.toml --force --eval
 	$(BIN)/nerfspec render $(DEMO)/run --frames 60 --outputs rgb,depth
-	$(BIN)/nerfspec mesh $(DEMO)/run --resolution 128 --eval
+	$(BIN)/nerfspec mesh $(DEMO)/run --eval
 	$(BIN)/nerfspec report $(DEMO)/run
 	@echo "demo outputs:"
 	@for f in $(DEMO)/run/report.html $(DEMO)/run/eval_test/metrics.json $(DEMO)/run/video/orbit.mp4 \
 	    $(DEMO)/run/mesh/mesh.ply $(DEMO)/run/mesh/metrics.json $(DEMO)/scene/mesh.ply; do \
 	  if [ -e $$f ]; then echo "  $$f"; else echo "  (missing) $$f"; fi; done
+	@$(BIN)/python -m nerfspec.export.mesh_summary $(DEMO)/run/mesh/metrics.json
 	@echo "open $(DEMO)/run/report.html in a browser: numbers, curves, renders against the ground truth, video, mesh"
 
 clean-demo:
