@@ -45,6 +45,7 @@ from nerfspec.config import (
     read_toml,
 )
 from nerfspec.errors import NerfspecError
+from nerfspec.run import checkpoint_info
 from nerfspec.render.background import eval_background
 from nerfspec.spectrum import default_band_edges, residual_band_power
 
@@ -245,16 +246,6 @@ def budget_spent(cfg: Config, step: int, elapsed_s: float) -> bool:
     """The step budget is reached or (with max_minutes) the time budget is used up."""
     t = cfg.train
     return step >= t.max_steps or (t.max_minutes > 0 and elapsed_s >= 60.0 * t.max_minutes)
-
-
-def checkpoint_info(run_dir: Path) -> tuple[int, float] | None:
-    """(step, training seconds) of the newest readable checkpoint, or None."""
-    from nerfspec.run import load_checkpoint
-
-    state = load_checkpoint(run_dir, torch.device("cpu"))
-    if state is None:
-        return None
-    return int(state["step"]), float(state.get("schedule", {}).get("elapsed_s", 0.0))
 
 
 def _read_json(path: Path) -> dict | None:
