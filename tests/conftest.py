@@ -31,7 +31,7 @@ def lego_root() -> Path | None:
 @pytest.fixture(scope="session")
 def tiny_scene(tmp_path_factory) -> Path:
     """The default scene at 32x32 with 20 training views."""
-    from nerfspec.data.scenes import make_tiny_scene
+    from nerfspec.synth import make_tiny_scene
 
     return make_tiny_scene(tmp_path_factory.mktemp("scene") / "default", size=32, views=20)
 
