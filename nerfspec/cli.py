@@ -356,8 +356,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_make_scene(args) -> int:
-    from nerfspec.data.generate import Photography, parse_distortion
-    from nerfspec.data.scenes import make_scene
+    from nerfspec.synth.generate import Photography, parse_distortion
+    from nerfspec.synth import make_scene
 
     if args.background is not None and not args.no_alpha:
         raise NerfspecError("--background is what opaque views show: add --no-alpha")

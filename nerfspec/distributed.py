@@ -94,6 +94,29 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
+def gather_states(state: torch.Tensor, ctx: DistContext | None) -> list[torch.Tensor]:
+    """Every rank's generator state (ByteTensor) in rank order; ``[state]`` without data
+    parallelism. Collective: every rank must call it."""
+    if ctx is None:
+        return [state]
+    states: list = [None] * ctx.world_size
+    dist.all_gather_object(states, state.cpu())
+    return states
+
+
+def rank_ray_state(rng: dict, ctx: DistContext | None) -> torch.Tensor | None:
+    """The ray generator state this rank resumes from: its own from ``rng["rays_by_rank"]``
+    when the checkpoint holds one per rank for this world size, rank 0's ``rng["rays"]``
+    without data parallelism; None when this rank has no saved state of its own (a run saved
+    with another number of ranks), so the caller must draw a fresh seed."""
+    by_rank = rng.get("rays_by_rank")
+    if ctx is None:
+        return rng["rays"]
+    if by_rank is not None and len(by_rank) == ctx.world_size:
+        return by_rank[ctx.rank]
+    return rng["rays"] if ctx.world_size == 1 else None
+
+
 def rank_seed(seed: int, ctx: DistContext | None) -> int:
     """The ray-sampling seed of a rank: ranks draw different rays."""
     return seed if ctx is None else seed + 1_000_003 * ctx.rank

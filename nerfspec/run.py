@@ -200,6 +200,14 @@ def load_checkpoint(run_dir: Path, device: torch.device) -> dict | None:
     return None
 
 
+def checkpoint_info(run_dir: Path) -> tuple[int, float] | None:
+    """(step, training seconds) of the newest readable checkpoint, or None."""
+    state = load_checkpoint(run_dir, torch.device("cpu"))
+    if state is None:
+        return None
+    return int(state["step"]), float(state.get("schedule", {}).get("elapsed_s", 0.0))
+
+
 def write_run_info(run_dir: Path, info: dict) -> None:
     """``run_info.json``: what the run ran on and how far it got (atomically)."""
     try:

@@ -122,3 +122,8 @@ def band_labels(edges: np.ndarray) -> list[str]:
         else:
             labels.append(f"{period(hi)}-{period(lo)} px")
     return labels
+
+
+def power_db(power: float) -> float:
+    """10 log10(power): a residual band's power in dB (its share of -PSNR)."""
+    return 10.0 * math.log10(max(power, 1e-12))

@@ -31,7 +31,7 @@ def lego_root() -> Path | None:
 @pytest.fixture(scope="session")
 def tiny_scene(tmp_path_factory) -> Path:
     """The default scene at 32x32 with 20 training views."""
-    from nerfspec.data.scenes import make_tiny_scene
+    from nerfspec.synth import make_tiny_scene
 
     return make_tiny_scene(tmp_path_factory.mktemp("scene") / "default", size=32, views=20)
 
@@ -126,3 +126,18 @@ def run_cli(*args) -> CliResult:
         finally:
             torch.set_num_threads(threads)
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+# pytest markers (registered in pyproject.toml) by test module: run a quick pass with
+# pytest -m "not slow and not browser"
+MODULE_MARKS = {
+    "test_report_browser": ("browser",), "test_viewer_browser": ("browser",), "test_cuda": ("gpu",),
+    "test_fuzz": ("slow",), "test_fuzz_captures": ("slow",), "test_bench": ("slow",),
+    "test_bench_hashgrid": ("slow",), "test_capture_training": ("slow",), "test_compare": ("slow",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for mark in MODULE_MARKS.get(item.module.__name__.rsplit(".", 1)[-1], ()):
+            item.add_marker(getattr(pytest.mark, mark))

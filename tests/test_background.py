@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from nerfspec.config import BackgroundConfig, ConfigError, config_from_dict
-from nerfspec.data.environment import sky
+from nerfspec.synth.environment import sky
 from nerfspec.fields.background import ConstantBackground, DirectionalBackground, build_background
 from nerfspec.metrics import psnr
 

@@ -18,12 +18,12 @@ import pytest
 import torch
 
 from nerfspec.config import DataConfig
-from nerfspec.data import raycast
+from nerfspec.synth import raycast
 from nerfspec.data.capture import load_capture_split
 from nerfspec.data.capture_images import apply_orientation, cache_root
 from nerfspec.data.dataset import is_capture, load_split, resolve_data
-from nerfspec.data.generate import Photography
-from nerfspec.data.scenes import SCENES_DIR, make_scene
+from nerfspec.synth.generate import Photography
+from nerfspec.synth import SCENES_DIR, make_scene
 from nerfspec.data.capture_layout import find_capture_file
 from nerfspec.data.transforms_json import intrinsics, parse_capture, split_indices
 from nerfspec.errors import DatasetError

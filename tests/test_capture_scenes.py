@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from nerfspec.data.dataset import load_split
-from nerfspec.data.environment import ROOM_CEILING, ROOM_FLOOR, ROOM_HALF_WIDTH, environment, room_hit
-from nerfspec.data.scenes import SCENES_DIR, camera_poses, load_scene_description
+from nerfspec.synth.environment import ROOM_CEILING, ROOM_FLOOR, ROOM_HALF_WIDTH, environment, room_hit
+from nerfspec.synth import SCENES_DIR, camera_poses, load_scene_description
 from nerfspec.errors import DatasetError
 from tests.test_capture import capture, data  # noqa: F401  (the module fixture and helper)
 

@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from nerfspec.config import DataConfig
-from nerfspec.data.capture_variants import second_size
+from nerfspec.synth.capture_variants import second_size
 from nerfspec.data.dataset import is_capture, load_split
-from nerfspec.data.generate import Photography
-from nerfspec.data.scenes import SCENES_DIR, SceneError, make_scene
+from nerfspec.synth.generate import Photography
+from nerfspec.synth import SCENES_DIR, SceneError, make_scene
 from nerfspec.errors import DatasetError
 from tests.conftest import edited
 

@@ -10,8 +10,8 @@ import torch
 from tests.conftest import tiny_config_dict
 from nerfspec.config import config_from_dict, config_to_dict
 from nerfspec.data.dataset import load_split
-from nerfspec.data.generate import Photography
-from nerfspec.data.scenes import SCENES_DIR, make_scene
+from nerfspec.synth.generate import Photography
+from nerfspec.synth import SCENES_DIR, make_scene
 from nerfspec.evaluate import evaluate
 from nerfspec.models import load_run
 from nerfspec.render.background import eval_background

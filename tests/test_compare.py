@@ -23,7 +23,8 @@ from nerfspec.compare import (
     run_status,
 )
 from nerfspec.config import ConfigError, config_from_dict
-from nerfspec.report import choose_sweeps, mark_selected, mean_curve, power_db
+from nerfspec.compare import choose_sweeps, mark_selected, mean_curve
+from nerfspec.spectrum import power_db
 
 from tests.conftest import tiny_config_dict
 

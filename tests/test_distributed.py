@@ -12,21 +12,6 @@ from nerfspec.run import checkpoint_paths
 from tests.conftest import tiny_config_dict
 
 
-def test_two_process_gloo_training(tiny_scene, tmp_path):
-    cfg = tiny_config_dict(tiny_scene, tmp_path / "out", max_steps=12, checkpoint_every=6, threads=1)
-    cfg["name"] = "ddp"
-    path = tmp_path / "ddp.toml"
-    path.write_text(dump_toml(cfg))
-    proc = subprocess.run([sys.executable, "-m", "nerfspec", "train", str(path), "--gpus", "2"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    # gradients were averaged: both ranks end with bit-identical weights
-    assert "2 ranks, weights identical across ranks: True" in proc.stdout
-    assert proc.stdout.count("trained 12 steps") == 1  # only rank 0 reports and writes
-    run = load_run(tmp_path / "out" / "ddp")
-    assert run.step == 12 and len(checkpoint_paths(run.run_dir)) >= 1
-
-
 def field_and_rays():
     """A small gauss field and 64 random rays' points with target colours (same on every rank)."""
     from nerfspec.config import config_from_dict
@@ -85,3 +70,45 @@ def test_averaged_gradients_equal_one_process_on_the_union_of_the_rays(tmp_path)
     assert len(used) >= 4
     for got, want in used:
         torch.testing.assert_close(got, want, atol=1e-7, rtol=1e-5)
+
+
+def test_two_process_gloo_training_and_resume(tiny_scene, tmp_path):
+    """Two CPU ranks through the real CLI end with the same weights, rank 0 alone reports; after
+    --resume the ranks keep drawing different rays: the checkpoint holds each rank's generator
+    state and each rank takes its own (had both taken rank 0's, they would draw the same rays
+    and end in the same state)."""
+    from nerfspec.run import read_checkpoint
+
+    cfg = tiny_config_dict(tiny_scene, tmp_path / "out", max_steps=6, checkpoint_every=6, threads=1)
+    cfg["name"] = "ddp"
+    path = tmp_path / "ddp.toml"
+    path.write_text(dump_toml(cfg))
+    first = subprocess.run([sys.executable, "-m", "nerfspec", "train", str(path), "--gpus", "2"],
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    # gradients were averaged: both ranks end with bit-identical weights
+    assert "2 ranks, weights identical across ranks: True" in first.stdout
+    assert first.stdout.count("trained 6 steps") == 1  # only rank 0 reports and writes
+    run_dir = tmp_path / "out" / "ddp"
+    again = subprocess.run([sys.executable, "-m", "nerfspec", "train", "--resume", str(run_dir), "--max-steps", "12",
+                            "--gpus", "2"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "2 ranks, weights identical across ranks: True" in again.stdout
+    assert load_run(run_dir).step == 12
+    state = read_checkpoint(checkpoint_paths(run_dir)[0])
+    assert state["step"] == 12
+    rank0, rank1 = state["rng"]["rays_by_rank"]
+    assert torch.equal(rank0, state["rng"]["rays"])
+    assert not torch.equal(rank0, rank1)
+
+
+def test_rank_ray_state_picks_the_ranks_own_state():
+    from nerfspec.distributed import DistContext, rank_ray_state
+
+    a, b = torch.tensor([1], dtype=torch.uint8), torch.tensor([2], dtype=torch.uint8)
+    rng = {"rays": a, "rays_by_rank": [a, b]}
+    assert torch.equal(rank_ray_state(rng, DistContext(1, 2, 1)), b)
+    assert torch.equal(rank_ray_state(rng, DistContext(0, 2, 0)), a)
+    assert torch.equal(rank_ray_state({"rays": a}, None), a)
+    assert rank_ray_state({"rays": a}, DistContext(1, 2, 1)) is None  # saved by one process
+    assert rank_ray_state(rng, DistContext(2, 3, 2)) is None  # saved with another world size

@@ -142,8 +142,8 @@ def test_winding_number_inside_outside_and_analytic_inside():
     w = geometry.winding_number(q, ball.vertices, ball.faces, pairs_per_chunk=100)
     assert np.allclose(w, [1, 1, 0, 0], atol=1e-6)
 
-    from nerfspec.data import raycast
-    from nerfspec.data.scenes import SCENES_DIR, load_scene_description
+    from nerfspec.synth import raycast
+    from nerfspec.synth import SCENES_DIR, load_scene_description
 
     shapes = raycast.build_shapes(load_scene_description(SCENES_DIR / "sphere.toml"))
     assert geometry.analytic_inside(shapes, q).tolist() == [True, True, False, False]
@@ -226,7 +226,7 @@ SPHERE_TRAIN = {"lr": 1e-2, "lr_final": 5e-3, "rays_per_step": 512, "max_steps":
 @pytest.fixture(scope="module")
 def sphere_run(tmp_path_factory):
     """The unit sphere (scenes/sphere.toml) at 32x32, 20 views, trained briefly."""
-    from nerfspec.data.scenes import make_tiny_scene
+    from nerfspec.synth import make_tiny_scene
     from nerfspec.train import train
 
     base = tmp_path_factory.mktemp("sphere")

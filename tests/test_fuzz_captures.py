@@ -18,8 +18,8 @@ import torch
 
 from nerfspec.config import DataConfig
 from nerfspec.data.dataset import load_split
-from nerfspec.data.generate import Photography
-from nerfspec.data.scenes import SCENES_DIR, make_scene
+from nerfspec.synth.generate import Photography
+from nerfspec.synth import SCENES_DIR, make_scene
 from nerfspec.errors import NerfspecError
 
 from tests.conftest import run_cli

@@ -12,9 +12,9 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from nerfspec.data.environment import environment, sky
-from nerfspec.data.generate import Photography
-from nerfspec.data.scenes import SCENES_DIR, SceneError, make_scene
+from nerfspec.synth.environment import environment, sky
+from nerfspec.synth.generate import Photography
+from nerfspec.synth import SCENES_DIR, SceneError, make_scene
 
 from tests.conftest import run_cli
 

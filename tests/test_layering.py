@@ -24,6 +24,7 @@ def imported_modules(path: Path) -> set[str]:
     ("render", ("nerfspec.fields", "nerfspec.train", "nerfspec.models")),
     ("export", ("nerfspec.train",)),
     ("data", ("nerfspec.train", "nerfspec.fields", "nerfspec.render")),
+    ("synth", ("nerfspec.train", "nerfspec.fields", "nerfspec.render", "nerfspec.data")),
     ("fields", ("nerfspec.train", "nerfspec.render")),
 ])
 def test_layers_do_not_import_upwards(folder, forbidden):

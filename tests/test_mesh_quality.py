@@ -12,8 +12,8 @@ import trimesh
 
 from nerfspec.cameras import Cameras, look_at
 from nerfspec.cli import main
-from nerfspec.data import raycast
-from nerfspec.data.scenes import SCENES_DIR, load_scene_description
+from nerfspec.synth import raycast
+from nerfspec.synth import SCENES_DIR, load_scene_description
 from nerfspec.export import cleaning, geometry, mesh_eval, tsdf, visibility
 
 from tests.test_export import sphere_run  # noqa: F401  (the module's briefly trained unit sphere)

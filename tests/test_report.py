@@ -300,7 +300,7 @@ def test_malformed_eval_metrics_keep_what_is_usable(tiny_scene, tmp_path):
 
 def fake_compare(scene, root):
     """A nerfspec compare folder: results.json from build_results over two hand-made runs."""
-    from nerfspec.report import build_results
+    from nerfspec.compare import build_results
 
     root.mkdir()
     rows = []

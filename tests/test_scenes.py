@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from nerfspec.data import raycast
-from nerfspec.data.scenes import (SCENES_DIR, load_scene_description, make_scene, make_tiny_scene,
-                                  ray_hit)
+from nerfspec.synth import raycast
+from nerfspec.synth import (SCENES_DIR, load_scene_description, make_scene, make_tiny_scene,
+                           ray_hit)
 from nerfspec.errors import NerfspecError
 
 SPHERE = SCENES_DIR / "sphere.toml"

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from nerfspec.data.raycast import rotation_z_to
+from nerfspec.synth.raycast import rotation_z_to
 
 MODES = ("poses", "aabb_scale", "none")
 

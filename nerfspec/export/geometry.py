@@ -140,7 +140,7 @@ def winding_number(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
 
 def analytic_inside(shapes: list, points: np.ndarray) -> np.ndarray:
     """Whether points (Q, 3) lie inside the union of analytic primitives -> (Q,) bool:
-    min_k sdf_k(R_k^T (q - c_k)) < 0, with ``shapes`` from ``nerfspec.data.raycast.build_shapes``."""
+    min_k sdf_k(R_k^T (q - c_k)) < 0, with ``shapes`` from ``nerfspec.synth.raycast.build_shapes``."""
     p = np.ascontiguousarray(np.asarray(points, dtype=np.float64).reshape(-1, 3).T)  # (3, Q)
     inside = np.zeros(p.shape[1], dtype=bool)
     for shape in shapes:

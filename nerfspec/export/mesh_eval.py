@@ -108,8 +108,8 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
     scene_toml = root / "scene.toml"
     shapes = None
     if scene_toml.is_file():
-        from nerfspec.data import raycast
-        from nerfspec.data.scenes import load_scene_description
+        from nerfspec.synth import raycast
+        from nerfspec.synth import load_scene_description
 
         shapes = raycast.build_shapes(load_scene_description(scene_toml))
         gt_occ = geometry.analytic_inside(shapes, x.numpy())

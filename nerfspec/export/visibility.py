@@ -67,8 +67,8 @@ def seen_points(points: np.ndarray, cameras: Cameras, first_hit: FirstHit, tol: 
 
 
 def analytic_first_hit(shapes: list) -> FirstHit:
-    """``first_hit`` over the analytic primitives of ``nerfspec.data.raycast.build_shapes``."""
-    from nerfspec.data import raycast
+    """``first_hit`` over the analytic primitives of ``nerfspec.synth.raycast.build_shapes``."""
+    from nerfspec.synth import raycast
 
     def first_hit(origin: np.ndarray, dirs: np.ndarray) -> np.ndarray:
         return raycast.nearest_hit(shapes, np.asarray(origin, dtype=np.float64).reshape(3, 1),

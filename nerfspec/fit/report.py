@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nerfspec.report.results import _finish, _pyplot, power_db, write_result_files
+from nerfspec.compare.plots import finish, pyplot
+from nerfspec.compare.results import write_result_files
+from nerfspec.spectrum import power_db
 from nerfspec.spectrum import band_labels
 
 CSV_COLUMNS = ["run", "split", "column", "target", "mapping", "scale", "test_psnr", "train_psnr",
@@ -109,7 +111,7 @@ def markdown(results: dict, plots: dict[str, str]) -> str:
 
 
 def plot_curves(summary: list[dict], column: str, metric: str, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
     for e in summary:
         if e["column"] == column and e["curve"]["step"]:
@@ -117,11 +119,11 @@ def plot_curves(summary: list[dict], column: str, metric: str, path: Path) -> No
     ax.set_xlabel("training step")
     ax.set_ylabel(LABEL[metric] + " (mean over targets)")
     ax.set_title(f"{column}: {LABEL[metric]} against steps")
-    _finish(plt, fig, ax, path)
+    finish(plt, fig, ax, path)
 
 
 def plot_sweeps(per: dict, column: str, metric: str, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=110)
     for mapping, sw in per.items():
         xs = [t["value"] for t in sw["table"]]
@@ -131,11 +133,11 @@ def plot_sweeps(per: dict, column: str, metric: str, path: Path) -> None:
     ax.set_xlabel("scale (cycles per unit; pe: top frequency, gauss: sigma, rffca: base sigma)")
     ax.set_ylabel("validation " + LABEL[metric])
     ax.set_title(f"{column}: scale sweeps (dashed: chosen)")
-    _finish(plt, fig, ax, path)
+    finish(plt, fig, ax, path)
 
 
 def plot_spectrum(summary: list[dict], column: str, labels: list[str], path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
     for e in summary:
         bp = e["curve"]["band_power"]
@@ -145,7 +147,7 @@ def plot_spectrum(summary: list[dict], column: str, labels: list[str], path: Pat
     ax.set_xlabel("frequency band of the full-image residual (period; low frequencies left)")
     ax.set_ylabel("residual power (dB)")
     ax.set_title(f"{column}: residual spectrum at the end (lower is better)")
-    _finish(plt, fig, ax, path)
+    finish(plt, fig, ax, path)
 
 
 def plot_crops(out: Path, target: str, mappings: list[str], truth: np.ndarray | None, path: Path) -> bool:
@@ -159,7 +161,7 @@ def plot_crops(out: Path, target: str, mappings: list[str], truth: np.ndarray | 
             panels.append((m, iio.imread(p)))
     if len(panels) < 2:
         return False
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels), 2.7), dpi=110)
     for ax, (name, img) in zip(axes, panels):
         h, w = img.shape[:2]

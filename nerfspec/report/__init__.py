@@ -1,38 +1,12 @@
-"""Reports: a comparison's tables and plots (results.py: results.json, results.csv, report.md,
-PNGs) and the HTML page of a run, several runs or a comparison (page.py, ``nerfspec report``).
+"""The HTML page of a run, several runs or a comparison (page.py, ``nerfspec report``); a
+comparison's own tables and plots are nerfspec/compare/'s.
 
 Layout: events.py (TensorBoard scalars), run_info.py / run_data.py (one run's facts, views,
 media), compare_data.py (a comparison's results), images.py (ground truth, error heatmaps),
 assets.py (inlined or side-folder files), html.py + static/ (the page), vendor/ (uPlot, three.js).
 """
 
-from nerfspec.report.results import (
-    CSV_COLUMNS,
-    band_labels,
-    build_results,
-    choose_sweeps,
-    field_label,
-    make_plots,
-    mark_selected,
-    markdown,
-    mean_curve,
-    plot_bands,
-    plot_curves,
-    plot_spectrum_final,
-    plot_spectrum_heatmap,
-    plot_sweep,
-    power_db,
-    results_csv,
-    summarise_fields,
-    write_report,
-)
-
-__all__ = [
-    "CSV_COLUMNS", "band_labels", "build_results", "choose_sweeps", "field_label", "make_plots",
-    "mark_selected", "markdown", "mean_curve", "plot_bands", "plot_curves", "plot_spectrum_final",
-    "plot_spectrum_heatmap", "plot_sweep", "power_db", "results_csv", "summarise_fields",
-    "write_report", "write_html_report",
-]
+__all__ = ["write_html_report"]
 
 
 def write_html_report(paths, out=None, progress=True):

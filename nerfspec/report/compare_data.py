@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from nerfspec.errors import NerfspecError
-from nerfspec.report.results import power_db
+from nerfspec.spectrum import power_db
 from nerfspec.report.run_info import read_json
 
 RESULTS_NAME = "results.json"

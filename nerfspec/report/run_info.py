@@ -54,8 +54,8 @@ def count_parameters(cfg: Config) -> int | None:
 
 def checkpoint_progress(run_dir: Path) -> tuple[int, float] | None:
     """(step, training seconds) of the newest readable checkpoint, or None."""
-    from nerfspec.compare import checkpoint_info
     from nerfspec.errors import NerfspecError
+    from nerfspec.run import checkpoint_info
 
     try:
         return checkpoint_info(run_dir)

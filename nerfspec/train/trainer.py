@@ -30,6 +30,8 @@ from nerfspec.distributed import (
     average_gradients,
     broadcast_state,
     device_for,
+    gather_states,
+    rank_ray_state,
     rank_seed,
 )
 from nerfspec.errors import CheckpointError, DivergedError, NerfspecError
@@ -170,7 +172,9 @@ class Trainer:
                 f"from {data['root']}" + (f"; {self.scene_note}" if self.scene_note else ""))
 
     # -- checkpoints ---------------------------------------------------------------------
-    def state_dict(self) -> dict:
+    def state_dict(self, ray_states: list[Tensor] | None = None) -> dict:
+        """The checkpoint; ``ray_states``: every rank's ray generator state under data
+        parallelism (``gather_states``), so each rank resumes drawing its own rays."""
         return {
             "field": self.field.state_dict(),
             **({"background": self.background.state_dict()} if self.background is not None else {}),
@@ -182,7 +186,8 @@ class Trainer:
                          "early_stop": self.early_stop.state_dict(), "totals": dict(self.totals)},
             "step": self.step,
             "rng": {"rays": self.generator.get_state(), "torch": torch.get_rng_state(),
-                    "device": self.device.type},
+                    "device": self.device.type,
+                    **({"rays_by_rank": ray_states} if ray_states is not None else {})},
             "encoding": self.cfg.field.encoding,
             "device": self.device.type,
             "kernels": self.estimator.backend,
@@ -201,8 +206,14 @@ class Trainer:
         self.faults = FaultCounter(self.device, int(schedule.get("skipped_steps", 0)))
         rng = state["rng"]
         torch.set_rng_state(rng["torch"].cpu())
-        if rng.get("device", "cpu") == self.device.type:
-            self.generator.set_state(rng["rays"].cpu())
+        own = rank_ray_state(rng, self.dist)
+        if rng.get("device", "cpu") == self.device.type and own is not None:
+            self.generator.set_state(own.cpu())
+        elif rng.get("device", "cpu") == self.device.type:  # saved with another number of ranks
+            self.generator.manual_seed(rank_seed(self.cfg.train.seed, self.dist) + self.step)
+            if self.is_main:
+                print("note: the checkpoint was saved with another number of ranks: each rank draws "
+                      "its rays from a fresh seed", file=sys.stderr)
         else:  # a generator's state does not carry over between device types
             self.generator.manual_seed(rank_seed(self.cfg.train.seed, self.dist) + self.step)
             print(f"note: resuming on {self.device.type} a run trained on {rng.get('device', 'cpu')}: "
@@ -234,8 +245,10 @@ class Trainer:
     def save(self) -> Path | None:
         """Write a checkpoint and run_info.json (rank 0 only under data parallelism)."""
         path = None
+        # collective: every rank hands in its ray generator state, rank 0 writes them all
+        ray_states = gather_states(self.generator.get_state(), self.dist) if self.dist is not None else None
         if self.is_main:
-            path = save_checkpoint(self.run_dir, self.state_dict(), self.step)
+            path = save_checkpoint(self.run_dir, self.state_dict(ray_states), self.step)
             write_run_info(self.run_dir, self.describe())
         self._saved_step = self.step
         return path

@@ -18,18 +18,22 @@ Both write the ground-truth ``mesh.ply`` and the resolved ``scene.toml``.
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
+import torch
 
-from nerfspec.cameras import focal_from_fov
-from nerfspec.data import raycast
-from nerfspec.data.capture_variants import VARIANTS, rewrite, second_size
-from nerfspec.data.environment import ENVIRONMENTS, environment
-from nerfspec.data.scenes import SPLITS, SceneDescription, SceneError, camera_poses, description_to_toml
+from nerfspec.cameras import focal_from_fov, look_at
+from nerfspec.synth import raycast
+from nerfspec.synth.capture_variants import VARIANTS, rewrite, second_size
+from nerfspec.synth.environment import ENVIRONMENTS, environment
+from nerfspec.synth.description import SPLITS, Camera, SceneDescription, SceneError, Views, description_to_toml
+from nerfspec.synth.reader import load_scene_description
+from nerfspec.synth.scene_files import scene_file
 from nerfspec.lens import COEFFICIENTS, COEFFICIENT_NAMES, MODELS
 
 FORMATS = ("blender", "nerfstudio")
@@ -177,3 +181,83 @@ def write_scene(desc: SceneDescription, out: Path, photo: Photography, counts: d
     raycast.union_mesh(shapes).export(out / "mesh.ply")
     (out / "scene.toml").write_text(description_to_toml(desc))
     return out
+
+
+# ----------------------------------------------------------------------------- cameras
+
+def camera_poses(n: int, camera: Camera, seed: int, split: str) -> np.ndarray:
+    """(n, 4, 4) poses uniformly distributed on the sphere or upper hemisphere, or along a
+    walk around the scene (seeded per split)."""
+    rng = np.random.default_rng([seed, SPLITS.index(split)])
+    if camera.placement == "walk":
+        return _walk_poses(n, camera.radius, rng)
+    z = rng.uniform(0.0 if camera.placement == "hemisphere" else -1.0, 1.0, n)
+    phi = rng.uniform(0.0, 2.0 * math.pi, n)
+    s = np.sqrt(np.maximum(1.0 - z * z, 0.0))
+    eyes = camera.radius * np.stack([s * np.cos(phi), s * np.sin(phi), z], axis=1)
+    return np.stack([look_at(torch.from_numpy(e)).numpy() for e in eyes]) if n else np.zeros((0, 4, 4))
+
+
+def _walk_poses(n: int, radius: float, rng: np.random.Generator) -> np.ndarray:
+    """A hand-held walk around the origin: azimuths evenly spread with jitter, distance
+    radius * U(0.85, 1.1), elevation U(12, 35) degrees, each looking at a point within 0.15
+    of the origin (the hand is not steady)."""
+    phi = (np.arange(n) + rng.uniform(-0.4, 0.4, n)) * (2.0 * math.pi / max(n, 1))
+    dist = radius * rng.uniform(0.85, 1.1, n)
+    elev = np.radians(rng.uniform(12.0, 35.0, n))
+    eyes = dist[:, None] * np.stack([np.cos(elev) * np.cos(phi), np.cos(elev) * np.sin(phi), np.sin(elev)], 1)
+    targets = rng.uniform(-0.15, 0.15, (n, 3))
+    if not n:
+        return np.zeros((0, 4, 4))
+    return np.stack([look_at(torch.from_numpy(e), torch.from_numpy(t)).numpy() for e, t in zip(eyes, targets)])
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def ray_hit(description: SceneDescription, origins, dirs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Analytic first hits of world rays: distance t (N,) along the normalised direction (inf
+    for a miss), hit mask (N,) and unit world normals (N, 3) (zero for a miss)."""
+    d = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
+    o = np.broadcast_to(np.asarray(origins, dtype=np.float64).reshape(-1, 3), d.shape)
+    d = d / np.linalg.norm(d, axis=1, keepdims=True)
+    shapes = raycast.build_shapes(description)
+    _, t, ids, normals = raycast.shade(shapes, description.light, np.ascontiguousarray(o.T),
+                                       np.ascontiguousarray(d.T))
+    return t, ids >= 0, normals.T
+
+
+def _split_counts(desc: SceneDescription, views: int | None) -> dict[str, int]:
+    if views is None:
+        return {"train": desc.views.train, "val": desc.views.val, "test": desc.views.test}
+    scale = views / desc.views.train
+    return {"train": views, "val": max(1, round(desc.views.val * scale)),
+            "test": max(1, round(desc.views.test * scale))}
+
+
+def make_scene(scene_path: str | Path, out_dir: str | Path, *, size: int | None = None,
+               views: int | None = None, seed: int | None = None, progress: bool = True,
+               photo=None) -> Path:
+    """Render the scene to ``out_dir``; returns ``out_dir``.
+
+    ``size`` overrides the image width = height, ``views`` the number of train views (val and
+    test scale proportionally, at least 1 each), ``seed`` the file's seed. ``photo``
+    (``generate.Photography``) picks the format, lens and background; the default is the
+    Blender format with RGBA PNGs. The resolved description is written to ``out_dir/scene.toml``.
+    """
+    desc = load_scene_description(scene_file(scene_path))
+    path = desc.path
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 4096):
+        raise SceneError(f"{path}: size override must be an integer between 8 and 4096, got {size!r}")
+    if views is not None and (isinstance(views, bool) or not isinstance(views, int) or views < 1):
+        raise SceneError(f"{path}: views override must be an integer >= 1, got {views!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise SceneError(f"{path}: seed override must be an integer >= 0, got {seed!r}")
+    counts = _split_counts(desc, views)
+    desc = replace(desc, size=size or desc.size, seed=desc.seed if seed is None else seed,
+                   views=Views(counts["train"], counts["val"], counts["test"]))
+    return write_scene(desc, Path(out_dir), photo or Photography(), counts, progress)
+
+
+def make_tiny_scene(out_dir: str | Path, size: int = 32, views: int = 20, scene: str = "default") -> Path:
+    """Render ``scenes/<scene>.toml`` small and fast (for tests), without a progress bar."""
+    return make_scene(scene_file(scene), out_dir, size=size, views=views, progress=False)
