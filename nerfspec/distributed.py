@@ -94,11 +94,9 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
-def gather_states(state: torch.Tensor, ctx: DistContext | None) -> list[torch.Tensor]:
-    """Every rank's generator state (ByteTensor) in rank order; ``[state]`` without data
-    parallelism. Collective: every rank must call it."""
-    if ctx is None:
-        return [state]
+def gather_states(state: torch.Tensor, ctx: DistContext) -> list[torch.Tensor]:
+    """Every rank's generator state (ByteTensor) in rank order. Collective: every rank must
+    call it."""
     states: list = [None] * ctx.world_size
     dist.all_gather_object(states, state.cpu())
     return states

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from nerfspec.export.mesh_summary import REMOVED_KEYS
+
 METHODS = {"density": "marching cubes", "tsdf": "TSDF"}
 HEADER = ("| scene | field | regulariser | extractor | cleaning | F visible | F full | Chamfer-L1 "
           "| components | faces removed | test PSNR | steps |")
@@ -40,8 +42,7 @@ def rows(out: Path) -> list[str]:
                 if m is None:
                     continue
                 c = m.get("cleaning", {})
-                removed = sum(c.get(k, 0) for k in ("removed_outside_frusta", "removed_by_silhouettes",
-                                                    "removed_small_components"))
+                removed = sum(c.get(k, 0) for k in REMOVED_KEYS)
                 lines.append(
                     f"| {scene} | {field} | {reg} | {METHODS[method]} {m.get('resolution')}^3 | {clean} "
                     f"| {_num(m.get('visible_fscore'), '.3f')} | {_num(m.get('fscore'), '.3f')} "

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 EXTRACTORS = {"density": "marching cubes on the density", "tsdf": "TSDF fusion of rendered depth"}
+# the faces each cleaning rule removed, as nerfspec mesh counts them in metrics.json "cleaning"
+REMOVED_KEYS = ("removed_outside_frusta", "removed_by_silhouettes", "removed_small_components")
 
 
 def mesh_summary(metrics: dict) -> str:
@@ -17,8 +19,7 @@ def mesh_summary(metrics: dict) -> str:
     level = (f"density {metrics['threshold']:g}" if method == "density" and "threshold" in metrics else "")
     made = (f"{EXTRACTORS.get(method, method)}{' (' + level + ')' if level else ''} at "
             f"{metrics.get('resolution')}^3 (voxel {metrics.get('voxel', float('nan')):.4f})")
-    removed = (c.get("removed_outside_frusta", 0), c.get("removed_by_silhouettes", 0),
-               c.get("removed_small_components", 0))
+    removed = [c.get(k, 0) for k in REMOVED_KEYS]
     if c.get("cull", "none") == "none" and not c.get("min_component"):
         cleaning = "not cleaned"
     else:

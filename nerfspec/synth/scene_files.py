@@ -12,11 +12,11 @@ SHARE = ("share", "nerfspec", "scenes")
 
 def builtin_scene_dirs() -> list[Path]:
     """Folders that may hold the built-in ``*.toml`` scenes, first found first: the checkout's
-    ``scenes/``, then the installed copy under ``sys.prefix`` (and the user scheme's base)."""
+    ``scenes/``, then the installed copy under ``sys.prefix`` (and under the base interpreter's
+    prefix, for an install outside a virtual environment's own prefix)."""
     dirs = [Path(__file__).resolve().parents[2] / "scenes", Path(sys.prefix).joinpath(*SHARE)]
-    user_base = getattr(sys, "base_prefix", None)
-    if user_base:
-        dirs.append(Path(user_base).joinpath(*SHARE))
+    if sys.base_prefix != sys.prefix:
+        dirs.append(Path(sys.base_prefix).joinpath(*SHARE))
     return dirs
 
 

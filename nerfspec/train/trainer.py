@@ -207,15 +207,17 @@ class Trainer:
         rng = state["rng"]
         torch.set_rng_state(rng["torch"].cpu())
         own = rank_ray_state(rng, self.dist)
-        if rng.get("device", "cpu") == self.device.type and own is not None:
+        same_device = rng.get("device", "cpu") == self.device.type
+        if same_device and own is not None:
             self.generator.set_state(own.cpu())
-        elif rng.get("device", "cpu") == self.device.type:  # saved with another number of ranks
-            self.generator.manual_seed(rank_seed(self.cfg.train.seed, self.dist) + self.step)
+            return
+        # no state of this rank's own to continue from: a fresh seed per rank
+        self.generator.manual_seed(rank_seed(self.cfg.train.seed, self.dist) + self.step)
+        if same_device:  # saved with another number of ranks
             if self.is_main:
                 print("note: the checkpoint was saved with another number of ranks: each rank draws "
                       "its rays from a fresh seed", file=sys.stderr)
         else:  # a generator's state does not carry over between device types
-            self.generator.manual_seed(rank_seed(self.cfg.train.seed, self.dist) + self.step)
             print(f"note: resuming on {self.device.type} a run trained on {rng.get('device', 'cpu')}: "
                   "the rays drawn from here differ from an uninterrupted run", file=sys.stderr)
 
