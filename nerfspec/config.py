@@ -84,10 +84,12 @@ class PEConfig:
 class GaussConfig:
     features: int = 256  # m: number of random frequencies
     sigma: float = 4.0  # std of the frequencies, cycles per box width
+    bands: int = 8  # field.c2f: the frequencies sorted by |b| into this many equal groups
 
     def validate(self) -> None:
         _positive("field.gauss.features", self.features)
         _positive("field.gauss.sigma", self.sigma)
+        _positive("field.gauss.bands", self.bands)
 
 
 @dataclass
@@ -160,8 +162,11 @@ class HashGridConfig:
     sh_degree: int = 4  # bands of spherical harmonics: degree^2 features
     density_activation: str = "trunc_exp"  # this field's own (field.density_activation is the MLP fields')
     backend: str = "auto"  # auto (the C++ op on the CPU when it builds) | torch | cpp
+    # the gradient in the positions (refined camera poses): exact (trilinear) | smooth (smoothstep blend)
+    position_gradient: str = "exact"
 
     def validate(self) -> None:
+        _choice("field.hashgrid.position_gradient", self.position_gradient, ("exact", "smooth"))
         for name in ("levels", "base_resolution", "density_width", "colour_width"):
             _positive(f"field.hashgrid.{name}", getattr(self, name))
         for name in ("density_layers", "colour_layers", "geo_features"):
@@ -193,6 +198,9 @@ class FieldConfig:
     density_activation: str = "softplus"  # softplus | trunc_exp | relu
     density_bias: float = -1.0  # added before the activation
     precision: str = "auto"  # auto | bf16 | fp32: networks' matrix products (auto: bf16 where the hardware has it; see nerfspec/precision.py)
+    # coarse-to-fine masks (BARF): [start, end] fractions of the run over which the bands open
+    # (pe octaves, hashgrid levels, gauss groups by |b|, rffca octaves); [] all open from the start
+    c2f: list[float] = _field(default_factory=list)
     pe: PEConfig = _field(default_factory=PEConfig)
     gauss: GaussConfig = _field(default_factory=GaussConfig)
     rffca: RFFCAConfig = _field(default_factory=RFFCAConfig)
@@ -207,6 +215,8 @@ class FieldConfig:
             raise ConfigError(f"field.skips must be layer indices in [0, {self.depth})")
         _choice("field.density_activation", self.density_activation, ("softplus", "trunc_exp", "relu"))
         _choice("field.precision", self.precision, ("auto", "bf16", "fp32"))
+        if self.c2f and not (len(self.c2f) == 2 and 0.0 <= self.c2f[0] < self.c2f[1] <= 1.0):
+            raise ConfigError(f"field.c2f must be [] or [start, end] with 0 <= start < end <= 1, got {self.c2f!r}")
         self.pe.validate()
         self.gauss.validate()
         self.rffca.validate()
@@ -293,6 +303,10 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads (0: torch's default)
     max_bad_steps: int = 20  # non-finite steps in a row before restoring the last checkpoint
     max_restores: int = 3  # restores (each halving the lr) before the run stops as diverged
+    # camera pose refinement (nerfspec/poses/): a learned se(3) correction per training camera
+    refine_poses: bool = False
+    pose_lr: float = 1e-3  # Adam rate of the corrections, decaying exponentially to pose_lr_final
+    pose_lr_final: float = 1e-5
 
     def validate(self) -> None:
         _choice("train.appearance", self.appearance, ("auto", "off", "per_image"))
@@ -309,6 +323,8 @@ class TrainConfig:
             raise ConfigError("train.target_samples must be >= 0")
         _positive("train.lr", self.lr)
         _positive("train.lr_final", self.lr_final)
+        _positive("train.pose_lr", self.pose_lr)
+        _positive("train.pose_lr_final", self.pose_lr_final)
         _non_negative("train.lr_encoding", self.lr_encoding)
         _choice("train.lazy_tables", self.lazy_tables, ("auto", "on", "off"))
         _positive("train.checkpoint_every", self.checkpoint_every)

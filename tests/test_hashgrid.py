@@ -240,13 +240,27 @@ def test_encoding_contract_init_and_state_dict(backend):
     assert empty.shape == (0, 16) and enc.table.grad.abs().sum() == 0
 
 
-def test_auto_backend_differentiates_in_positions():
-    enc = HashGridEncoding(levels=4, log2_table_size=10, base_resolution=4, max_resolution=32)
-    torch.nn.init.normal_(enc.table)
-    v = torch.rand(5, 3, requires_grad=True)
-    assert not enc.uses_cpu_op(v)
-    enc(v).sum().backward()
-    assert v.grad is not None and v.grad.abs().sum() > 0
+@pytest.mark.parametrize("features", [1, 2, 4, 8])
+@pytest.mark.parametrize("gradient", ["exact", "smooth"])
+def test_cpu_op_differentiates_in_positions_like_the_torch_path(features, gradient):
+    """Camera pose refinement needs d features / d positions: the C++ op's (from its
+    forward_jacobian) equals the PyTorch path's autograd, and the table gradient is unchanged."""
+    if not cpu_op_available():
+        pytest.skip("the C++ op does not build here")
+    grads = {}
+    for backend in ("cpp", "torch"):
+        enc = HashGridEncoding(levels=5, features_per_level=features, log2_table_size=10, base_resolution=4,
+                               max_resolution=64, backend=backend, generator=torch.Generator().manual_seed(0),
+                               position_gradient=gradient)
+        torch.nn.init.normal_(enc.table, generator=torch.Generator().manual_seed(1))
+        v = torch.rand(300, 3, generator=torch.Generator().manual_seed(2)).requires_grad_(True)
+        assert enc.uses_cpu_op(v) == (backend == "cpp")
+        w = torch.randn(300, enc.out_dim, generator=torch.Generator().manual_seed(3))
+        (enc(v) * w).sum().backward()
+        grads[backend] = (v.grad, enc.table.grad)
+    torch.testing.assert_close(grads["cpp"][0], grads["torch"][0], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(grads["cpp"][1], grads["torch"][1], rtol=1e-5, atol=1e-6)
+    assert grads["cpp"][0].abs().sum() > 0
 
 
 def per_level_reference(v, table, layout):
@@ -291,3 +305,28 @@ def test_torch_path_op_count_does_not_grow_with_levels():
             hash_grid_torch(v, table, layout, levels_t).sum().backward()
         counts.append(c.ops)
     assert counts[0] == counts[1] and counts[1] <= 60, counts
+
+
+def test_smooth_position_gradient_keeps_the_features_and_vanishes_at_cell_faces():
+    """The smoothstep gradient (straight through): the same features and table gradient as the
+    exact one, a position gradient of 0 on a cell face, and the exact one's mean along a line
+    across a cell (through the middle of the cell's other two axes, where s(1/2) = 1/2)."""
+    enc = HashGridEncoding(levels=1, features_per_level=2, log2_table_size=10, base_resolution=4,
+                           max_resolution=4, backend="torch", position_gradient="smooth")
+    exact = HashGridEncoding(levels=1, features_per_level=2, log2_table_size=10, base_resolution=4,
+                             max_resolution=4, backend="torch")
+    torch.nn.init.normal_(enc.table, generator=torch.Generator().manual_seed(4))
+    exact.table = enc.table
+    v = torch.rand(50, 3, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(enc(v), exact(v), rtol=0, atol=1e-6)
+    face = torch.tensor([[0.5, 0.3, 0.6]], requires_grad=True)  # x = 0.5: a face of the 4-cell grid
+    enc(face)[:, 0].sum().backward()
+    assert face.grad[0, 0].abs() < 1e-5 and face.grad[0, 1:].abs().sum() > 0
+    xs = (torch.arange(400, dtype=torch.float32) + 0.5) / 400 * 0.25 + 0.25  # across one cell in x
+    pts = torch.stack([xs, torch.full_like(xs, 0.375), torch.full_like(xs, 0.625)], -1)
+    means = []
+    for e in (enc, exact):
+        p = pts.clone().requires_grad_(True)
+        e(p)[:, 0].sum().backward()
+        means.append(p.grad[:, 0].mean())
+    torch.testing.assert_close(means[0], means[1], rtol=1e-3, atol=1e-4)

@@ -7,7 +7,8 @@ from nerfspec.config import ConfigError, HashGridConfig, apply_overrides, config
 from nerfspec.encodings import window_weights
 from nerfspec.evaluate import evaluate
 from nerfspec.fields import build_field
-from nerfspec.fields.hashgrid import HashGridField, level_window
+from nerfspec.encodings.coarse_to_fine import c2f_window
+from nerfspec.fields.hashgrid import HashGridField
 from nerfspec.models import load_run
 from nerfspec.train import train
 from tests.conftest import tiny_config_dict
@@ -16,10 +17,10 @@ from tests.test_hashgrid import BACKENDS
 # -- coarse-to-fine window -------------------------------------------------------------------
 
 def test_level_window_opens_coarse_to_fine():
-    assert level_window(0.3, 0.0, 16) == 16.0
-    assert level_window(0.0, 0.5, 16) == 1.0
-    assert level_window(0.25, 0.5, 16) == pytest.approx(8.5)
-    assert level_window(0.9, 0.5, 16) == 16.0
+    # window_fraction f is the schedule (0, f) with the coarsest level always open
+    assert c2f_window(0.0, 0.0, 0.5, 16, 1) == 1.0
+    assert c2f_window(0.25, 0.0, 0.5, 16, 1) == pytest.approx(8.5)
+    assert c2f_window(0.9, 0.0, 0.5, 16, 1) == 16.0
     torch.testing.assert_close(window_weights(1.0, 4), torch.tensor([1.0, 0.0, 0.0, 0.0]))
     torch.testing.assert_close(window_weights(2.5, 4), torch.tensor([1.0, 1.0, 0.5, 0.0]))
 

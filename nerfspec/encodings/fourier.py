@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from nerfspec.encodings.coarse_to_fine import band_weights, magnitude_bands, window_weights
+
 
 def fourier_features(v: Tensor, freqs: Tensor) -> Tensor:
     """gamma(v) = [cos(2 pi v B^T), sin(2 pi v B^T)].
@@ -32,16 +34,6 @@ def octave_frequencies(octaves: int, dim: int) -> Tensor:
     scales = 2.0 ** torch.arange(octaves, dtype=torch.float32)
     eye = torch.eye(dim)
     return (scales[:, None, None] * eye[None]).reshape(octaves * dim, dim)
-
-
-def window_weights(window: float, count: int) -> Tensor:
-    """Coarse-to-fine weights w_k = (1 - cos(pi clamp(window - k, 0, 1))) / 2, k = 0..count-1.
-
-    Returns (count,) float32: 1 for k <= window - 1, 0 for k >= window, a cosine ramp between.
-    """
-    k = torch.arange(count, dtype=torch.float32)
-    x = (window - k).clamp(0.0, 1.0)
-    return 0.5 * (1.0 - torch.cos(math.pi * x))
 
 
 class Encoding(nn.Module):
@@ -92,15 +84,26 @@ class PositionalEncoding(Encoding):
         self.register_buffer("freqs", octave_frequencies(octaves, in_dim), persistent=False)
         self.window = float(octaves)
 
+    first_open = 0  # BARF's schedule: the raw input carries the coarsest information
+
+    @property
+    def bands(self) -> int:
+        """Coarse-to-fine bands: the octaves."""
+        return self.octaves
+
     def octave_weights(self) -> Tensor:
         """(L,) weights of the octaves under the current window."""
         return window_weights(self.window, self.octaves)
 
+    def feature_bands(self) -> Tensor:
+        """(2 L d,) octave of each Fourier feature ([cos, sin] of octave-major frequencies; the
+        raw input, when included, is never masked)."""
+        return torch.arange(self.octaves).repeat_interleave(self.in_dim).repeat(2)
+
     def forward(self, v: Tensor) -> Tensor:
         feats = fourier_features(v, self.freqs)
         if self.window < self.octaves:
-            w = self.octave_weights().to(v).repeat_interleave(self.in_dim).repeat(2)
-            feats = feats * w
+            feats = feats * band_weights(self.window, self.feature_bands()).to(feats)
         return torch.cat([v, feats], dim=-1) if self.include_input else feats
 
 
@@ -108,18 +111,31 @@ class GaussianFourierEncoding(Encoding):
     """Gaussian random Fourier features: B ~ N(0, sigma^2) of shape (m, d), out_dim = 2 m.
 
     B is drawn once from ``generator`` and saved with the model (a buffer in the state dict),
-    so a checkpoint reproduces the same mapping.
+    so a checkpoint reproduces the same mapping. For coarse-to-fine masks the rows, sorted by
+    |b|, fall into ``bands`` groups of equal size (``magnitude_bands``); ``window`` in [0, bands]
+    weights them with ``band_weights`` (the default ``window = bands`` leaves all at 1).
     """
 
     def __init__(self, in_dim: int = 3, features: int = 256, sigma: float = 4.0,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, bands: int = 8):
         super().__init__()
         self.in_dim, self.out_dim, self.sigma = in_dim, 2 * features, sigma
         freqs = torch.randn(features, in_dim, generator=generator) * sigma
         self.register_buffer("freqs", freqs)
+        self.bands = bands
+        self.window = float(bands)
+
+    first_open = 1  # the coarsest band is all the network would see
+
+    def feature_bands(self) -> Tensor:
+        """(2 m,) band of each feature: ``magnitude_bands`` of B, for the cos and the sin half."""
+        return magnitude_bands(self.freqs, self.bands).repeat(2)
 
     def forward(self, v: Tensor) -> Tensor:
-        return fourier_features(v, self.freqs)
+        feats = fourier_features(v, self.freqs)
+        if self.window < self.bands:
+            feats = feats * band_weights(self.window, self.feature_bands()).to(feats)
+        return feats
 
 
 def log_linear_frequencies(scale: float, per_axis: int, dim: int) -> Tensor:

@@ -5,11 +5,12 @@ per level, see ``hashgrid_math``). All levels' tables theta_l live back to back 
 parameter ``table`` of shape (sum_l T_l, F), initialised U(-1e-4, 1e-4) and saved with the
 model. Two implementations compute the same features:
 
-- ``cpp``: the C++ CPU op of ``hashgrid_cpp`` (forward and table gradient);
-- ``torch``: plain PyTorch (any device, and the only one that differentiates in v).
+- ``cpp``: the C++ CPU op of ``hashgrid_cpp`` (forward, table gradient and, when v needs one,
+  the gradient in v);
+- ``torch``: plain PyTorch (any device).
 
-``backend = "auto"`` takes ``cpp`` for float32 CPU inputs that need no gradient in v when the op
-builds, and ``torch`` otherwise. Features are float32 whatever the ambient autocast.
+``backend = "auto"`` takes ``cpp`` for float32 CPU tables when the op builds, and ``torch``
+otherwise. Features are float32 whatever the ambient autocast.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nerfspec.encodings.fourier import Encoding, window_weights
+from nerfspec.encodings.coarse_to_fine import band_weights, window_weights
+from nerfspec.encodings.fourier import Encoding
 from nerfspec.encodings.hashgrid_cpp import cpu_op_available, hash_grid_cpu
 from nerfspec.encodings.hashgrid_math import (
     level_cells,
@@ -76,22 +78,37 @@ class LevelTensors(NamedTuple):
     dense: Tensor
 
 
-def hash_grid_torch(v: Tensor, table: Tensor, layout: GridLayout, levels: LevelTensors | None = None) -> Tensor:
+def smoothstep(f: Tensor) -> Tensor:
+    """s(f) = f^2 (3 - 2 f): 0 and 1 at the ends with zero slope there, s'(f) = 6 f (1 - f)."""
+    return f * f * (3.0 - 2.0 * f)
+
+
+def hash_grid_torch(v: Tensor, table: Tensor, layout: GridLayout, levels: LevelTensors | None = None,
+                    smooth_gradient: bool = False) -> Tensor:
     """gamma(v) in plain PyTorch: (N, 3) points in [0, 1]^3, (rows, F) table -> (N, L F).
 
     All levels at once: one index computation gives the (N, L, 8) corner rows, and one
     ``embedding_bag`` gathers and blends them (weighted sum of 8 rows per level), whose backward
     scatter-adds into the table gradient once for all levels. The op count does not depend on L.
-    ``levels``: ``layout.tensors()`` on v's device, when the caller keeps them there.
+    ``levels``: ``layout.tensors()`` on v's device, when the caller keeps them there. With
+    ``smooth_gradient`` the gradient in v is that of the blend with ``smoothstep`` weights per
+    axis (straight through: the features, and the table's gradient, stay trilinear).
     """
     lv = layout.tensors(v.device) if levels is None else levels
-    base, frac = level_cells(v, lv.resolutions.to(v.dtype))
+    base, frac = level_cells(v.detach() if smooth_gradient else v, lv.resolutions.to(v.dtype))
     rows = level_rows(base, lv.multipliers, lv.masks, lv.offsets, lv.dense)
-    weights = level_weights_trilinear(frac).to(table.dtype)
     n, n_levels = v.shape[0], len(layout.resolutions)
-    feats = F.embedding_bag(rows.view(n * n_levels, 8), table, per_sample_weights=weights.view(n * n_levels, 8),
-                            mode="sum")
-    return feats.view(n, n_levels * table.shape[1])
+
+    def blend(weights: Tensor, tab: Tensor) -> Tensor:
+        return F.embedding_bag(rows.view(n * n_levels, 8), tab, per_sample_weights=weights.reshape(n * n_levels, 8),
+                               mode="sum").view(n, n_levels * table.shape[1])
+
+    feats = blend(level_weights_trilinear(frac).to(table.dtype), table)
+    if smooth_gradient and v.requires_grad:
+        soft = blend(level_weights_trilinear(smoothstep(level_cells(v, lv.resolutions.to(v.dtype))[1])).to(table.dtype),
+                     table.detach())
+        feats = feats + (soft - soft.detach())
+    return feats
 
 
 class HashGridEncoding(Encoding):
@@ -99,11 +116,14 @@ class HashGridEncoding(Encoding):
 
     ``window`` in [0, L] eases the levels in, coarse to fine, with the weights of
     ``window_weights`` (the default ``window = L`` leaves every level at weight 1).
+    ``position_gradient``: "exact" (the trilinear blend's derivative, which jumps at every cell
+    face) or "smooth" (the smoothstep blend's, for refining camera poses through the positions).
     """
 
     def __init__(self, levels: int = 16, features_per_level: int = 2, log2_table_size: int = 19,
                  base_resolution: int = 16, max_resolution: int = 2048, backend: str = "auto",
-                 init_scale: float = 1e-4, generator: torch.Generator | None = None):
+                 init_scale: float = 1e-4, generator: torch.Generator | None = None,
+                 position_gradient: str = "exact"):
         super().__init__()
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -112,15 +132,29 @@ class HashGridEncoding(Encoding):
         self.layout = GridLayout.build(levels, base_resolution, max_resolution, log2_table_size)
         init = torch.rand(self.layout.rows, features_per_level, generator=generator)
         self.table = nn.Parameter((init * 2.0 - 1.0) * init_scale)
+        if position_gradient not in ("exact", "smooth"):
+            raise ValueError(f"position_gradient must be exact or smooth, got {position_gradient!r}")
         self.backend = backend
+        self.smooth_gradient = position_gradient == "smooth"
         self.window = float(levels)
         # the layout as device tensors, moved with the module and not saved
         for name, t in self.layout.tensors()._asdict().items():
             self.register_buffer(f"level_{name}", t, persistent=False)
 
+    first_open = 1  # the coarsest level is all the network would see
+
+    @property
+    def bands(self) -> int:
+        """Coarse-to-fine bands: the levels."""
+        return self.levels
+
     def level_weights(self) -> Tensor:
         """(L,) weights of the levels under the current window."""
         return window_weights(self.window, self.levels)
+
+    def feature_bands(self) -> Tensor:
+        """(L F,) level of each feature (features are level-major)."""
+        return torch.arange(self.levels).repeat_interleave(self.features_per_level)
 
     def uses_cpu_op(self, v: Tensor) -> bool:
         """Whether ``forward(v)`` runs the C++ op (else the PyTorch path)."""
@@ -130,21 +164,19 @@ class HashGridEncoding(Encoding):
             if not cpu_op_available():
                 raise RuntimeError("hash-grid backend 'cpp' requested but the C++ op is unavailable")
             return True
-        # only the PyTorch path differentiates in v or handles other dtypes
-        return not v.requires_grad and self.table.dtype == torch.float32 and cpu_op_available()
+        return self.table.dtype == torch.float32 and cpu_op_available()
 
     def forward(self, v: Tensor) -> Tensor:
         with torch.autocast(device_type=v.device.type, enabled=False):
             v = v.float().clamp(0.0, 1.0)
             if self.uses_cpu_op(v):
                 lay = self.layout
-                feats = hash_grid_cpu(v, self.table, lay.offsets, lay.resolutions, lay.dense)
+                feats = hash_grid_cpu(v, self.table, lay.offsets, lay.resolutions, lay.dense, self.smooth_gradient)
             else:
                 levels = LevelTensors(*(getattr(self, f"level_{k}") for k in LevelTensors._fields))
-                feats = hash_grid_torch(v, self.table, self.layout, levels)
+                feats = hash_grid_torch(v, self.table, self.layout, levels, self.smooth_gradient)
             if self.window < self.levels:
-                w = self.level_weights().to(feats.device).repeat_interleave(self.features_per_level)
-                feats = feats * w
+                feats = feats * band_weights(self.window, self.feature_bands()).to(feats)
         return feats
 
     @torch.no_grad()

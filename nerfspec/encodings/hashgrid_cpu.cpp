@@ -1,10 +1,16 @@
-// Multiresolution hash encoding (Mueller et al. 2022) on the CPU: the forward features, the
-// gradient of the table, and an Adam step that skips table entries without gradient. The maths is
-// that of nerfspec/encodings/hashgrid_math.py:
+// Multiresolution hash encoding (Mueller et al. 2022) on the CPU: the forward features (and, on
+// request, their derivatives in the positions), the gradient of the table, and an Adam step that
+// skips table entries without gradient. The maths is that of nerfspec/encodings/hashgrid_math.py:
 //   p = v N_l, base = clamp(floor(p), 0, N_l - 1), frac = p - base,
 //   corner k = base + (k & 1, k >> 1 & 1, k >> 2 & 1), w_k = prod_i (bit_i(k) ? frac_i : 1 - frac_i),
 //   row = dense ? x + (N_l + 1) (y + (N_l + 1) z) : (x ^ y * 2654435761 ^ z * 805459861) mod T,
-//   out[n, l, :] = sum_k w_k table[offset_l + row_k, :].
+//   out[n, l, :] = sum_k w_k table[offset_l + row_k, :],
+//   d out[n, l, :] / d v_i = N_l sum_k (d w_k / d frac_i) table[offset_l + row_k, :]
+// (the derivative of the trilinear blend inside the cell; what camera pose gradients need). That
+// derivative jumps at every cell face; with ``smooth`` the op returns instead the derivative of
+// the blend with smoothstep weights s(f) = f^2 (3 - 2 f) per axis (Heo et al. 2023's remedy for
+// pose refinement on hash grids: the features stay trilinear, only the gradient in the
+// positions is smoothed, vanishing at cell faces and averaging the same over a cell).
 // The table rows a batch touches are scattered over megabytes, so the kernels are bound by memory
 // latency, not arithmetic: they work on blocks of points, first computing every corner row of
 // the block and prefetching it, then reading (forward) or updating (backward) the rows, so that
@@ -42,6 +48,7 @@ struct Level {
 struct Corners {
   uint32_t row[8];
   float w[8];
+  float frac[3];
 };
 
 // The 8 corner rows (in the level's own table) and trilinear weights of the cell holding v.
@@ -58,6 +65,7 @@ inline void cell_corners(const float* v, const Level& lv, Corners& c) {
     if (b > top) b = top;
     base[i] = static_cast<uint32_t>(b);
     frac[i] = p - b;
+    c.frac[i] = frac[i];
   }
   const uint32_t s = static_cast<uint32_t>(lv.res) + 1;
   for (int k = 0; k < 8; ++k) {
@@ -98,17 +106,27 @@ void check_points(const at::Tensor& points) {
               "points must be a contiguous float32 CPU tensor of shape (N, 3)");
 }
 
+void check_table(const at::Tensor& table) {
+  TORCH_CHECK(table.device().is_cpu() && table.scalar_type() == at::kFloat && table.dim() == 2 &&
+                  table.is_contiguous(),
+              "table must be a contiguous float32 CPU tensor of shape (rows, F)");
+}
+
 constexpr int kBlock = 64;  // points whose corner rows are prefetched together
 
-template <int F>
-void forward_kernel(const float* pts, const float* table, float* out, const std::vector<Level>& levels,
-                    int64_t n) {
+// With JAC, jac (N, L F, 3) receives d out / d v (module comment): for corner k,
+// d w_k / d frac_x = (bit_0(k) ? 1 : -1) w_y w_z, and alike for y and z; with SMOOTH the factors
+// are smoothstep weights and the derivative s'(f) = 6 f (1 - f) replaces 1.
+template <int F, bool JAC, bool SMOOTH = false>
+void forward_kernel_impl(const float* pts, const float* table, float* out, float* jac,
+                         const std::vector<Level>& levels, int64_t n) {
   const int64_t n_levels = static_cast<int64_t>(levels.size());
   at::parallel_for(0, n, 1024, [&](int64_t begin, int64_t end) {
     Corners c[kBlock];
     for (int64_t l = 0; l < n_levels; ++l) {
       const Level& lv = levels[l];
       const float* tab = table + lv.offset * F;
+      const float scale = static_cast<float>(lv.res);
       for (int64_t i0 = begin; i0 < end; i0 += kBlock) {
         const int m = static_cast<int>(std::min<int64_t>(kBlock, end - i0));
         for (int j = 0; j < m; ++j) {
@@ -117,16 +135,60 @@ void forward_kernel(const float* pts, const float* table, float* out, const std:
         }
         for (int j = 0; j < m; ++j) {
           float acc[F] = {};
+          float dacc[F][3] = {};
+          float fr[3] = {}, slope[3] = {1.f, 1.f, 1.f};
+          if constexpr (JAC) {
+            for (int i = 0; i < 3; ++i) {
+              const float f = c[j].frac[i];
+              fr[i] = SMOOTH ? f * f * (3.f - 2.f * f) : f;
+              if constexpr (SMOOTH) slope[i] = 6.f * f * (1.f - f);
+            }
+          }
           for (int k = 0; k < 8; ++k) {
             const float* row = tab + static_cast<int64_t>(c[j].row[k]) * F;
             for (int f = 0; f < F; ++f) acc[f] += c[j].w[k] * row[f];
+            if constexpr (JAC) {
+              const float wx = (k & 1) ? fr[0] : 1.f - fr[0];
+              const float wy = ((k >> 1) & 1) ? fr[1] : 1.f - fr[1];
+              const float wz = ((k >> 2) & 1) ? fr[2] : 1.f - fr[2];
+              const float dx = ((k & 1) ? slope[0] : -slope[0]) * (wy * wz);
+              const float dy = (((k >> 1) & 1) ? slope[1] : -slope[1]) * (wx * wz);
+              const float dz = (((k >> 2) & 1) ? slope[2] : -slope[2]) * (wx * wy);
+              for (int f = 0; f < F; ++f) {
+                dacc[f][0] += dx * row[f];
+                dacc[f][1] += dy * row[f];
+                dacc[f][2] += dz * row[f];
+              }
+            }
           }
           float* o = out + ((i0 + j) * n_levels + l) * F;
           for (int f = 0; f < F; ++f) o[f] = acc[f];
+          if constexpr (JAC) {
+            float* d = jac + (((i0 + j) * n_levels + l) * F) * 3;
+            for (int f = 0; f < F; ++f) {
+              for (int i = 0; i < 3; ++i) d[3 * f + i] = scale * dacc[f][i];
+            }
+          }
         }
       }
     }
   });
+}
+
+template <int F>
+void forward_kernel(const float* pts, const float* table, float* out, const std::vector<Level>& levels,
+                    int64_t n) {
+  forward_kernel_impl<F, false>(pts, table, out, nullptr, levels, n);
+}
+
+template <int F>
+void forward_jacobian_kernel(const float* pts, const float* table, float* out, float* jac,
+                             const std::vector<Level>& levels, int64_t n, bool smooth) {
+  if (smooth) {
+    forward_kernel_impl<F, true, true>(pts, table, out, jac, levels, n);
+  } else {
+    forward_kernel_impl<F, true, false>(pts, table, out, jac, levels, n);
+  }
 }
 
 template <int F>
@@ -171,15 +233,29 @@ void backward_kernel(const float* pts, const float* grad_out, float* grad_table,
 at::Tensor hash_grid_forward(const at::Tensor& points, const at::Tensor& table, at::IntArrayRef offsets,
                              at::IntArrayRef resolutions, at::IntArrayRef dense) {
   check_points(points);
-  TORCH_CHECK(table.device().is_cpu() && table.scalar_type() == at::kFloat && table.dim() == 2 &&
-                  table.is_contiguous(),
-              "table must be a contiguous float32 CPU tensor of shape (rows, F)");
+  check_table(table);
   const auto levels = make_levels(offsets, resolutions, dense, table.size(0));
   const int64_t n = points.size(0), n_levels = static_cast<int64_t>(levels.size()), f = table.size(1);
   at::Tensor out = at::empty({n, n_levels * f}, points.options());
   NERFSPEC_DISPATCH_F(f, forward_kernel, points.data_ptr<float>(), table.data_ptr<float>(),
                       out.data_ptr<float>(), levels, n);
   return out;
+}
+
+// (N, 3) points, (rows, F) table -> features (N, L * F) and their derivatives in the points
+// (N, L * F, 3), those of the smoothstep blend with ``smooth``.
+std::vector<at::Tensor> hash_grid_forward_jacobian(const at::Tensor& points, const at::Tensor& table,
+                                                   at::IntArrayRef offsets, at::IntArrayRef resolutions,
+                                                   at::IntArrayRef dense, bool smooth) {
+  check_points(points);
+  check_table(table);
+  const auto levels = make_levels(offsets, resolutions, dense, table.size(0));
+  const int64_t n = points.size(0), n_levels = static_cast<int64_t>(levels.size()), f = table.size(1);
+  at::Tensor out = at::empty({n, n_levels * f}, points.options());
+  at::Tensor jac = at::empty({n, n_levels * f, 3}, points.options());
+  NERFSPEC_DISPATCH_F(f, forward_jacobian_kernel, points.data_ptr<float>(), table.data_ptr<float>(),
+                      out.data_ptr<float>(), jac.data_ptr<float>(), levels, n, smooth);
+  return {out, jac};
 }
 
 // d loss / d table for d loss / d features (N, L * F); (rows, F) like the table.
@@ -256,6 +332,8 @@ void sparse_adam_step(at::Tensor& param, const at::Tensor& grad, at::Tensor& exp
 
 TORCH_LIBRARY(nerfspec_hashgrid, m) {
   m.def("forward(Tensor points, Tensor table, int[] offsets, int[] resolutions, int[] dense) -> Tensor");
+  m.def("forward_jacobian(Tensor points, Tensor table, int[] offsets, int[] resolutions, int[] dense, "
+        "bool smooth) -> Tensor[]");
   m.def("backward(Tensor grad_out, Tensor points, int rows, int features, int[] offsets, int[] resolutions, "
         "int[] dense) -> Tensor");
   m.def("sparse_adam_step(Tensor(a!) param, Tensor grad, Tensor(b!) exp_avg, Tensor(c!) exp_avg_sq, int step, "
@@ -264,6 +342,7 @@ TORCH_LIBRARY(nerfspec_hashgrid, m) {
 
 TORCH_LIBRARY_IMPL(nerfspec_hashgrid, CPU, m) {
   m.impl("forward", &hash_grid_forward);
+  m.impl("forward_jacobian", &hash_grid_forward_jacobian);
   m.impl("backward", &hash_grid_backward);
   m.impl("sparse_adam_step", &sparse_adam_step);
 }

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from nerfspec.contraction import contracted_unit
+from nerfspec.encodings.coarse_to_fine import set_window
 from nerfspec.fields.heads import DensityColourHeads, density_activation, normalise_to_box
 from nerfspec.precision import network_autocast
 
@@ -17,7 +18,8 @@ class FieldBase(nn.Module):
     - ``forward(x, dirs) -> (sigma (N,), rgb (N, 3))``, float32 whatever the precision;
     - ``geometry(x) -> (sigma (N,), h (N, F))`` and ``colour(h, dirs) -> rgb (N, 3)``: forward in
       two halves, so a renderer can decide which samples need a colour after seeing sigma;
-    - ``set_progress(step, fraction)``: training progress, for coarse-to-fine schedules;
+    - ``set_progress(step, fraction)``: training progress, for coarse-to-fine schedules (here:
+      ``c2f``, (start, end) or None, moves the window of ``maskable()``'s encoding);
     - ``scalars() -> dict``: extra numbers to log (mask values, attention per octave);
     - ``param_groups() -> list[dict]``: parameters by optimiser group ("encoding" for learned
       encodings, "network" for the rest), each ``{"name", "params"}``.
@@ -28,6 +30,7 @@ class FieldBase(nn.Module):
     """
 
     unbounded = False  # set by build_field from data.scene
+    c2f: tuple[float, float] | None = None  # coarse-to-fine schedule, set by build_field
 
     def unit_coords(self, x: Tensor) -> Tensor:
         """(N, 3) in [0, 1]^3 for world points x (N, 3): ``normalise_to_box`` over ``aabb``, or
@@ -49,11 +52,21 @@ class FieldBase(nn.Module):
         sigma, h = self.geometry(x)
         return sigma, self.colour(h, dirs)
 
+    def maskable(self):
+        """The encoding whose bands the coarse-to-fine schedule opens (``bands``, ``first_open``,
+        ``window``; nerfspec.encodings.coarse_to_fine), or None."""
+        return None
+
     def set_progress(self, step: int, fraction: float) -> None:
         """Called by the trainer before each step; fraction in [0, 1] of the run's budget."""
+        encoding = self.maskable()
+        if encoding is not None:
+            set_window(encoding, fraction, self.c2f)
 
     def scalars(self) -> dict[str, float]:
-        return {}
+        """Extra numbers to log: the coarse-to-fine window where a schedule runs."""
+        encoding = self.maskable()
+        return {"c2f/window": float(encoding.window)} if encoding is not None and self.c2f else {}
 
     def param_groups(self) -> list[dict]:
         """Optimiser groups: the encoding's own parameters (if it has any) and the rest."""

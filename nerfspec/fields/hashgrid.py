@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from nerfspec.config import HashGridConfig
 from nerfspec.encodings import PositionalEncoding
+from nerfspec.encodings.coarse_to_fine import resolve_c2f
 from nerfspec.encodings.hashgrid import HashGridEncoding
 from nerfspec.encodings.spherical import SphericalHarmonicsEncoding
 from nerfspec.fields.base import FieldBase
@@ -36,17 +37,6 @@ def small_mlp(in_dim: int, width: int, hidden_layers: int, out_dim: int) -> nn.S
     return nn.Sequential(*layers)
 
 
-def level_window(fraction: float, window_fraction: float, levels: int) -> float:
-    """Window over the levels at run fraction f: 1 + (L - 1) min(1, f / window_fraction).
-
-    The coarsest level is always open; the others open in order until f = window_fraction
-    (window_fraction 0: all open from the start).
-    """
-    if window_fraction <= 0:
-        return float(levels)
-    return 1.0 + (levels - 1) * min(1.0, fraction / window_fraction)
-
-
 class HashGridField(FieldBase):
     """sigma, rgb at world points x (N, 3) in the box ``aabb`` (see the module docstring)."""
 
@@ -57,7 +47,7 @@ class HashGridField(FieldBase):
         self.register_buffer("aabb", aabb.detach().float().clone())
         self.encoding = HashGridEncoding(cfg.levels, cfg.features_per_level, cfg.log2_table_size,
                                          cfg.base_resolution, cfg.max_resolution, cfg.backend,
-                                         generator=generator)
+                                         generator=generator, position_gradient=cfg.position_gradient)
         self.density_mlp = small_mlp(self.encoding.out_dim, cfg.density_width, cfg.density_layers,
                                      1 + cfg.geo_features)
         self.view_dirs = view_dirs
@@ -69,7 +59,7 @@ class HashGridField(FieldBase):
             dir_dim = self.dir_encoding.out_dim
         self.colour_mlp = small_mlp(1 + cfg.geo_features + dir_dim, cfg.colour_width, cfg.colour_layers, 3)
         self.activation, self.density_bias, self.precision = cfg.density_activation, density_bias, precision
-        self.window_fraction = cfg.window_fraction
+        self.c2f = resolve_c2f([], cfg.window_fraction)  # build_field sets field.c2f's, when given
 
     def _geometry(self, x: Tensor) -> Tensor:
         """(N, 1 + G) density-MLP outputs in the autocast dtype; column 0 is the density logit."""
@@ -102,13 +92,13 @@ class HashGridField(FieldBase):
             rgb = self.colour_mlp(inputs)
         return torch.sigmoid(rgb.float())
 
-    def set_progress(self, step: int, fraction: float) -> None:
-        """Coarse-to-fine: the level window opens over ``window_fraction`` of the run."""
-        self.encoding.window = level_window(fraction, self.window_fraction, self.encoding.levels)
+    def maskable(self):
+        """Coarse-to-fine opens the levels (the coarsest always open)."""
+        return self.encoding
 
     def scalars(self) -> dict[str, float]:
         """The level window and the RMS of every level's table entries, for TensorBoard."""
-        out = {"hashgrid/window": float(self.encoding.window)}
+        out = {"hashgrid/window": float(self.encoding.window), **super().scalars()}
         for l, rms in enumerate(self.encoding.level_rms()):
             out[f"hashgrid/level_{l:02d}_rms"] = rms
         return out

@@ -38,22 +38,21 @@ class MLPField(RadianceField):
     def __init__(self, encoding: Encoding, aabb: Tensor, depth: int = 4, width: int = 256,
                  skips: list[int] = (), view_dirs: bool = True, dir_octaves: int = 4,
                  density_activation: str = "softplus", density_bias: float = -1.0,
-                 precision: str = "auto", window_fraction: float = 0.0):
+                 precision: str = "auto"):
         super().__init__(aabb, width, view_dirs, dir_octaves, density_activation, density_bias,
                          precision)
         self.encoding = encoding
         self.trunk = MLPTrunk(encoding.out_dim, depth, width, list(skips))
-        self.window_fraction = window_fraction
 
-    def set_progress(self, step: int, fraction: float) -> None:
-        """Coarse-to-fine for ``pe``: the octave window opens linearly over ``window_fraction``."""
-        if isinstance(self.encoding, PositionalEncoding) and self.window_fraction > 0:
-            self.encoding.window = self.encoding.octaves * min(1.0, fraction / self.window_fraction)
+    def maskable(self):
+        """The encoding when it has bands to open (pe and gauss)."""
+        return self.encoding if hasattr(self.encoding, "bands") else None
 
     def scalars(self) -> dict[str, float]:
-        if isinstance(self.encoding, PositionalEncoding) and self.window_fraction > 0:
-            return {"pe/window": float(self.encoding.window)}
-        return {}
+        out = super().scalars()
+        if isinstance(self.encoding, PositionalEncoding) and self.c2f:
+            out["pe/window"] = float(self.encoding.window)
+        return out
 
     def features(self, v: Tensor) -> Tensor:
         feats = self.encoding(v)  # float32: cos/sin of large arguments need it

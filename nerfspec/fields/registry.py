@@ -13,6 +13,7 @@ from nerfspec.encodings import (
     IdentityEncoding,
     PositionalEncoding,
 )
+from nerfspec.encodings.coarse_to_fine import resolve_c2f
 from nerfspec.fields.base import FieldBase
 from nerfspec.fields.mlp import MLPField
 
@@ -26,15 +27,18 @@ def build_encoding(cfg: FieldConfig, generator: torch.Generator) -> Encoding:
     if cfg.encoding == "pe":
         return PositionalEncoding(3, cfg.pe.octaves, cfg.pe.include_input)
     if cfg.encoding == "gauss":
-        return GaussianFourierEncoding(3, cfg.gauss.features, cfg.gauss.sigma, generator)
+        return GaussianFourierEncoding(3, cfg.gauss.features, cfg.gauss.sigma, generator, cfg.gauss.bands)
     raise ValueError(f"encoding {cfg.encoding!r} has no MLP mapping")
 
 
 def build_field(cfg: FieldConfig, aabb: Tensor, seed: int = 0, unbounded: bool = False) -> FieldBase:
     """The field for ``cfg``; random parts (B, initial weights) come from ``seed``; with
-    ``unbounded`` its encoding sees all of space contracted (FieldBase.unit_coords)."""
+    ``unbounded`` its encoding sees all of space contracted (FieldBase.unit_coords). Its
+    coarse-to-fine schedule is ``field.c2f``, or an encoding's older ``window_fraction``."""
     field = _build_field(cfg, aabb, seed)
     field.unbounded = unbounded
+    older = {"pe": cfg.pe.window_fraction, "hashgrid": cfg.hashgrid.window_fraction}.get(cfg.encoding, 0.0)
+    field.c2f = resolve_c2f(cfg.c2f, older)
     return field
 
 
@@ -54,5 +58,4 @@ def _build_field(cfg: FieldConfig, aabb: Tensor, seed: int) -> FieldBase:
 
         return RFFCAField(cfg.rffca, aabb, generator=generator, **common)
     encoding = build_encoding(cfg, generator)
-    return MLPField(encoding, aabb, cfg.depth, cfg.width, cfg.skips,
-                    window_fraction=cfg.pe.window_fraction if cfg.encoding == "pe" else 0.0, **common)
+    return MLPField(encoding, aabb, cfg.depth, cfg.width, cfg.skips, **common)

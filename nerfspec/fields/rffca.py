@@ -299,13 +299,18 @@ class RFFCAField(RadianceField):
         with self.autocast(v):
             return self.net(v)
 
+    def maskable(self):
+        """Coarse-to-fine (``field.c2f``) weights the token bank's octaves (octave 0 always open)."""
+        return self.net.bank
+
     def set_progress(self, step: int, fraction: float) -> None:
+        super().set_progress(step, fraction)
         self.net.set_fraction(fraction)
 
     def scalars(self) -> dict[str, float]:
         """rffca/attn_octave_k (mean over blocks), rffca/attn_block_b_octave_k,
         rffca/mask_block_b_octave_k and rffca/beta."""
-        out: dict[str, float] = {"rffca/beta": float(self.net.bank.beta.detach())}
+        out: dict[str, float] = {"rffca/beta": float(self.net.bank.beta.detach()), **super().scalars()}
         attn = self.net.last_attention
         if attn is not None:
             attn = attn.cpu()

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nerfspec.encodings.coarse_to_fine import band_weights
+
 
 def dyadic_frequencies(base: Tensor, octaves: int) -> Tensor:
     """omega_{k,m} = 2^k b_m for k = 0..octaves.
@@ -179,6 +181,18 @@ class TokenBank(nn.Module):
         self.raw_beta = nn.Parameter(torch.tensor(inverse_softplus(envelope_init)))
         self.normalise = normalise
         self.register_buffer("post_freqs", torch.zeros(0, in_dim))
+        self.window = float(octaves + 1)
+
+    first_open = 1  # coarse-to-fine: octave 0 is always open
+
+    @property
+    def bands(self) -> int:
+        """Coarse-to-fine bands: the octaves 0..K."""
+        return self.octaves + 1
+
+    def feature_bands(self) -> Tensor:
+        """(K+1, M) octave of each base feature (injected tokens are never masked)."""
+        return torch.arange(self.octaves + 1)[:, None].expand(-1, self.base_features)
 
     @property
     def n_posterior(self) -> int:
@@ -209,6 +223,8 @@ class TokenBank(nn.Module):
     def forward(self, v: Tensor) -> Tensor:
         """(N, T + P, d_q): the base tokens, then one token per injected frequency."""
         feats = bank_features(v, self.frequencies(), self.phase, self.beta)
+        if self.window < self.bands:  # coarse-to-fine: octave k's features weighted by w_k
+            feats = feats * band_weights(self.window, self.feature_bands()).to(feats)
         if self.normalise:
             feats = feats * (1.0 / math.sqrt(feats.shape[1] * feats.shape[2]))
         tokens = to_tokens(feats, self.token_dim)
