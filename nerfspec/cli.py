@@ -62,6 +62,9 @@ def _add_eval(sub) -> None:
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--every", type=int, default=None, help="evaluate every K-th view (default: the config's eval.every)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--pose-steps", type=int, default=None, metavar="N",
+                   help="test-time pose optimisation steps per view, the field frozen (BARF's protocol; default "
+                   "100 for a run that refined its cameras or trained on a perturbed scene, else none; 0: none)")
 
 
 def _add_make_scene(sub) -> None:
@@ -255,8 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_view(sub)
     from nerfspec.fit.cli import add_fit_parser
+    from nerfspec.poses.cli import add_perturb_parser
 
     add_fit_parser(sub)
+    add_perturb_parser(sub)
     return parser
 
 
@@ -302,6 +307,9 @@ def cmd_train(args) -> int:
         from nerfspec.models import load_run
 
         metrics = evaluate(load_run(result.run_dir), "test", cfg.eval.every)
+        from nerfspec.poses.evaluate import summary_lines
+
+        print("\n".join(summary_lines(metrics) + [""]), end="")
         print(f"test PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} "
               f"({len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}; "
               f"appearance: {metrics['appearance']}) "
@@ -345,7 +353,12 @@ def cmd_eval(args) -> int:
     every = args.every if args.every is not None else run.cfg.eval.every
     if every < 1:
         raise NerfspecError(f"--every must be >= 1, got {every}")
-    metrics = evaluate(run, args.split, every)
+    if args.pose_steps is not None and args.pose_steps < 0:
+        raise NerfspecError(f"--pose-steps must be >= 0, got {args.pose_steps}")
+    metrics = evaluate(run, args.split, every, pose_steps=args.pose_steps)
+    from nerfspec.poses.evaluate import summary_lines
+
+    print("\n".join(summary_lines(metrics) + [""]), end="")
     print(f"{args.split} PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} over "
           f"{len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}; "
           f"appearance: {metrics['appearance']} -> "
@@ -517,6 +530,10 @@ def cmd_mesh(args) -> int:
     run = load_run(args.run_dir, args.device)
     out = out or run.run_dir / "mesh" / f"mesh.{fmt}"
     views = load_split(run.cfg.data, "train") if (ex.method == "tsdf" or clean.cull != "none" or args.eval) else None
+    if views is not None and run.poses is not None:  # the cameras as the run refined them
+        from nerfspec.poses.evaluate import refined_poses
+
+        views.poses = refined_poses(views.cameras, run.poses)
     t0 = time.perf_counter()
     mesh, timings = meshing.extract_mesh(run, bbox=bbox, keep_largest=args.keep_largest,
                                          min_component_faces=min_faces, colours=not args.no_colours,
@@ -576,6 +593,12 @@ def cmd_fit(args) -> int:
     return run_fit(args)
 
 
+def cmd_perturb(args) -> int:
+    from nerfspec.poses.cli import run_perturb
+
+    return run_perturb(args)
+
+
 def cmd_report(args) -> int:
     from nerfspec.report import write_html_report
 
@@ -586,6 +609,7 @@ def cmd_report(args) -> int:
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "make-scene": cmd_make_scene, "check-data": cmd_check_data,
             "compare": cmd_compare, "render": cmd_render, "mesh": cmd_mesh, "report": cmd_report, "fit": cmd_fit,
+            "perturb": cmd_perturb,
             "view": cmd_view}
 
 

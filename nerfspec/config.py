@@ -307,6 +307,8 @@ class TrainConfig:
     refine_poses: bool = False
     pose_lr: float = 1e-3  # Adam rate of the corrections, decaying exponentially to pose_lr_final
     pose_lr_final: float = 1e-5
+    pose_warmup: float = 0.0  # share of the run over which the pose rate ramps up from 0 (the field takes shape first)
+    pose_frame: str = "scene"  # corrections move cameras about the scene centre (BARF's) or in their own frame (camera)
 
     def validate(self) -> None:
         _choice("train.appearance", self.appearance, ("auto", "off", "per_image"))
@@ -325,6 +327,9 @@ class TrainConfig:
         _positive("train.lr_final", self.lr_final)
         _positive("train.pose_lr", self.pose_lr)
         _positive("train.pose_lr_final", self.pose_lr_final)
+        _choice("train.pose_frame", self.pose_frame, ("scene", "camera"))
+        if not 0.0 <= self.pose_warmup < 1.0:
+            raise ConfigError(f"train.pose_warmup must be in [0, 1), got {self.pose_warmup!r}")
         _non_negative("train.lr_encoding", self.lr_encoding)
         _choice("train.lazy_tables", self.lazy_tables, ("auto", "on", "off"))
         _positive("train.checkpoint_every", self.checkpoint_every)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ from nerfspec.data.blender import composite
 from nerfspec.data.dataset import load_split
 from nerfspec.fields.appearance import nearest_views
 from nerfspec.metrics import psnr, ssim
+from nerfspec.poses.evaluate import optimise_view_pose, test_posing
+from nerfspec.poses.plot import camera_plot
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
 from nerfspec.render.background import eval_background
@@ -38,11 +41,18 @@ def band_psnr(pred: torch.Tensor, target: torch.Tensor, band_image: torch.Tensor
 
 
 def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path | None = None,
-             chunk_rays: int | None = None, quiet: bool = False) -> dict:
+             chunk_rays: int | None = None, quiet: bool = False, pose_steps: int | None = None) -> dict:
     """Render views 0, every, 2 every, ... of ``split`` on the eval background (the run's learned
     background, if it has one, else data.eval_background; transparent target pixels are
     composited on the same); write the images and ``metrics.json`` into ``out_dir`` (default
-    RUN/eval_<split>) and return the metrics."""
+    RUN/eval_<split>) and return the metrics.
+
+    A run that refined its cameras, or trained on a perturbed scene, is scored by BARF's
+    protocol (nerfspec/poses/evaluate.py): its cameras' errors, the split's cameras aligned into
+    its frame, and each view's pose optimised for ``pose_steps`` steps (default 100; 0: none)
+    with the field frozen; "psnr" and "ssim" are then after that optimisation and
+    "psnr_before_pose_optimisation" / "ssim_before_pose_optimisation" before it. ``pose_steps``
+    given for an ordinary run scores it the same way."""
     cfg = run.cfg
     data = load_split(cfg.data, split)
     out_dir = Path(out_dir) if out_dir is not None else run.run_dir / f"eval_{split}"
@@ -50,20 +60,36 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
     bg = eval_background(cfg.data.eval_background, run.background)
     views = list(range(0, len(data), every))
     per_view, band_err = [], {}
+    posing = test_posing(run, split, data, pose_steps)
+    cameras = data.cameras if posing is None else posing.cameras
     # a run that learned each photo's colour response renders a test view with its nearest
     # training view's (fields/appearance.py)
     nearest = (nearest_views(load_split(cfg.data, "train").poses, data.poses) if run.appearance is not None
                else None)
-    startup_s = warm_up(run.field, run.estimator, data.cameras, views[0], bg)
-    for k in tqdm(views, desc=f"eval {split}", disable=quiet, dynamic_ncols=True):
-        t0 = time.perf_counter()
-        out = render_image(run.field, run.estimator, data.cameras, k, bg, chunk_rays or cfg.eval.chunk_rays)
+    startup_s = warm_up(run.field, run.estimator, cameras, views[0], bg)
+
+    def render(cams, k):
+        out = render_image(run.field, run.estimator, cams, k, bg, chunk_rays or cfg.eval.chunk_rays)
         if nearest is not None:
             out["rgb"] = run.appearance.image(out["rgb"], int(nearest[k])).clamp(0, 1)
-        seconds = time.perf_counter() - t0
-        target = composite(data.image(k).float() / 255.0, out["background"])
-        per_view.append({"view": k, "psnr": psnr(out["rgb"], target), "ssim": ssim(out["rgb"], target),
-                         "render_s": seconds})
+        return out, composite(data.image(k).float() / 255.0, out["background"])
+
+    for k in tqdm(views, desc=f"eval {split}", disable=quiet, dynamic_ncols=True):
+        entry, cams = {"view": k}, cameras
+        if posing is not None and posing.settings.steps > 0:
+            out, target = render(cams, k)
+            entry.update(psnr_before_pose_optimisation=psnr(out["rgb"], target),
+                         ssim_before_pose_optimisation=ssim(out["rgb"], target))
+            t0 = time.perf_counter()
+            c2w = cams.c2w.clone()
+            c2w[k] = optimise_view_pose(run.field, run.estimator, cams, k, data.image(k), bg,
+                                        posing.settings, posing.centre, seed=k)
+            cams = dataclasses.replace(cams, c2w=c2w)
+            entry["pose_optimisation_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        out, target = render(cams, k)
+        entry.update(psnr=psnr(out["rgb"], target), ssim=ssim(out["rgb"], target), render_s=time.perf_counter() - t0)
+        per_view.append(entry)
         iio.imwrite(out_dir / f"r_{k}.png", to_uint8(out["rgb"]))
         if data.band_images is not None:
             for b, (sse, n) in band_psnr(out["rgb"], target, data.band_images[k]).items():
@@ -78,6 +104,15 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
         "startup_s": startup_s,
         "appearance": "nearest training view" if nearest is not None else "none",  # loading kernels and sizing memory, once, before the first view
     }
+    if posing is not None:
+        a = posing.aligned
+        camera_plot(out_dir / "cameras.png", a.reference, a.before, a.after, "true" if a.has_truth else "loaded")
+        metrics["poses"] = posing.report
+        metrics["pose_optimisation"] = dataclasses.asdict(posing.settings)
+        for key in ("psnr", "ssim"):
+            before = [v[f"{key}_before_pose_optimisation"] for v in per_view if f"{key}_before_pose_optimisation" in v]
+            if before:
+                metrics[f"{key}_before_pose_optimisation"] = float(np.mean(before))
     if band_err:
         names = {b.get("index", i): b for i, b in enumerate(data.bands)}
         metrics["bands"] = [

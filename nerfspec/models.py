@@ -21,6 +21,7 @@ from nerfspec.errors import CheckpointError, NerfspecError
 from nerfspec.fields import FieldBase, build_field
 from nerfspec.fields.appearance import Appearance
 from nerfspec.fields.background import build_background
+from nerfspec.poses.correction import PoseCorrections
 from nerfspec.render.grid import (OccupancyGrid, build_estimator, is_nerfacc_state, sampler_for_scene,
                                   state_from_nerfacc)
 from nerfspec.run import load_checkpoint, read_run_config
@@ -97,6 +98,7 @@ class LoadedRun:
     device: torch.device
     background: nn.Module | None = None  # a learned background (ray direction -> colour), if the run has one
     appearance: Appearance | None = None  # the training images' colour responses, if the run learned them
+    poses: PoseCorrections | None = None  # the training cameras' learned corrections, if the run refined them
 
 
 def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
@@ -120,8 +122,13 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     if "appearance" in state:
         appearance = Appearance(state["appearance"]["offset"].shape[0]).to(dev)
         load_state(appearance, state["appearance"], "per-image appearance", run_dir)
+    poses = None
+    if "poses" in state:
+        poses = PoseCorrections(state["poses"]["twists"].shape[0], state["poses"]["centre"],
+                                cfg.train.pose_frame).to(dev)
+        load_state(poses, state["poses"], "camera pose corrections", run_dir)
     saved_on = state.get("device")
     if saved_on is not None and saved_on != dev.type:
         print(f"note: {run_dir.name} was trained on {saved_on}; loaded on {dev.type}", file=sys.stderr)
     field.eval()
-    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev, background, appearance)
+    return LoadedRun(run_dir, cfg, field, estimator, int(state["step"]), dev, background, appearance, poses)

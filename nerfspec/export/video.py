@@ -30,6 +30,7 @@ from nerfspec.export.smooth_path import interpolate_path
 from nerfspec.fields.appearance import nearest_views
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
+from nerfspec.poses.evaluate import refined_poses
 from nerfspec.render.background import background_colour, eval_background
 
 PATHS = ("orbit", "spiral", "test", "interpolate")
@@ -177,7 +178,8 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     at ``resolution`` (W, H; the focal length scaled to keep the horizontal field of view) or
     the training images' size at ``downscale`` (default: the run's data.downscale). Orbit and
     spiral circle the centre of data.aabb (the scene frame's centre of interest) and default to
-    the train cameras' mean distance and elevation from it. Files: OUT/<path>.mp4 (side) or
+    the train cameras' mean distance and elevation from it; ``interpolate`` follows the training
+    cameras, as the run refined them where it did (``train.refine_poses``). Files: OUT/<path>.mp4 (side) or
     OUT/<path>_<output>.mp4 (separate), plus .gif with ``gif``; OUT defaults to RUN/video.
     """
     from nerfspec.data.dataset import load_split
@@ -194,15 +196,16 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     cfg = run.cfg
     data = dataclasses.replace(cfg.data, downscale=downscale or cfg.data.downscale)
     train = load_split(data, "train")
+    train_poses = refined_poses(train.cameras, run.poses)  # where the run's cameras ended up
     width, height = resolution if resolution is not None else (train.width, train.height)
     focal = path_focal(train.cameras, width)
     aabb = torch.as_tensor(cfg.data.aabb, dtype=torch.float32)
     centre = 0.5 * (aabb[:3] + aabb[3:])
-    default_radius, default_elev = orbit_defaults(train.poses, centre)
+    default_radius, default_elev = orbit_defaults(train_poses, centre)
     test_poses = load_split(data, "test").poses if path == "test" else None
     poses = camera_path(path, frames, radius if radius is not None else default_radius,
                         elevation if elevation is not None else default_elev, test_poses, centre,
-                        train.poses, smoothing)
+                        train_poses, smoothing)
 
     out_dir = Path(out_dir) if out_dir is not None else run.run_dir / "video"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -222,7 +225,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
         for d in frame_dirs.values():
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True)
-    nearest = nearest_views(train.poses, poses) if run.appearance is not None else None  # its colour response
+    nearest = nearest_views(train_poses, poses) if run.appearance is not None else None  # its colour response
     warm_up(run.field, run.estimator, cameras, 0, render_bg)  # one-off costs stay out of the per-frame time
     render_s = 0.0
     try:

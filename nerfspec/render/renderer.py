@@ -57,14 +57,16 @@ def render_rays(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: T
       is computed for the kept samples only (no second density evaluation; a CPU's choice);
     - ``none``: every sample in an occupied cell is rendered.
 
-    All three composite the same samples with the same weights.
+    All three composite the same samples with the same weights. Where the rays carry gradients
+    (refined camera poses), they reach the rays through the sample points o + t d and the
+    view directions; where the samples lie (t) is chosen without gradients.
     """
     if early_stop not in EARLY_STOP_MODES:
         raise ValueError(f"early_stop must be one of {', '.join(EARLY_STOP_MODES)}, got {early_stop!r}")
     if early_stop == "fused":
         return _render_fused(field, estimator, origins, dirs, background)
     n_rays = origins.shape[0]
-    samples = estimator.traverse(origins, dirs)
+    samples = estimator.traverse(origins.detach(), dirs.detach())
     traversed, evaluated = len(samples), 0
     if early_stop == "separate":
         samples, evaluated = estimator.prune(samples, origins, dirs, field.density)
@@ -95,7 +97,7 @@ def _render_fused(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs:
     round's samples until a ray is opaque, then ``field.colour`` on the samples that contribute."""
     cfg = estimator.cfg
     n_rays = origins.shape[0]
-    samples = estimator.traverse(origins, dirs)
+    samples = estimator.traverse(origins.detach(), dirs.detach())
     if len(samples) == 0:
         return _empty(n_rays, background, origins.device)
     points = samples.points(origins, dirs)

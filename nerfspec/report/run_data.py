@@ -145,8 +145,16 @@ def eval_section(run_dir: Path, cfg, split_name: str, gt: GroundTruth, assets: A
     background = BACKGROUNDS.get(cfg.data.eval_background, (1.0, 1.0, 1.0))
     views = view_entries(run_dir.name, split_name, metrics, eval_dir, gt_split, background, assets,
                          notes, progress)
+    poses = metrics.get("poses") if isinstance(metrics.get("poses"), dict) else None
+    plot = eval_dir / "cameras.png"
+    cameras = None if poses is None else {
+        "plot": assets.add_file(plot, f"{run_dir.name}_{split_name}_cameras.png", "image/png") if plot.is_file() else None,
+        "reference": poses.get("reference"), "errors": poses.get("errors"),
+        "before_refinement": poses.get("before_refinement"),
+        "psnr_before_pose_optimisation": metrics.get("psnr_before_pose_optimisation"),
+        "pose_optimisation": metrics.get("pose_optimisation")}
     return {"split": split_name, "step": metrics.get("step"), "psnr": metrics.get("psnr"),
-            "ssim": metrics.get("ssim"), "every": metrics.get("every"),
+            "ssim": metrics.get("ssim"), "every": metrics.get("every"), "cameras": cameras,
             "seconds_per_view": metrics.get("seconds_per_view"), "bands": metrics.get("bands", []),
             "views": views, "has_gt": gt_split is not None,
             "size": [gt_split.width, gt_split.height] if gt_split is not None else None}

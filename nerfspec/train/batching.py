@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import Tensor
 
@@ -31,17 +33,21 @@ class RayBatcher:
         """origins (n, 3), unit dirs (n, 3), straight rgba (n, 4) in [0, 1]."""
         return self.sample_with_views(n, generator)[:3]
 
-    def sample_with_views(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """``sample`` and the training image (n,) of each ray."""
+    def sample_with_views(self, n: int, generator: torch.Generator, c2w: Tensor | None = None
+                          ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``sample`` and the training image (n,) of each ray. ``c2w`` (N, 4, 4), when given,
+        replaces the loaded poses (refined ones, whose gradients then reach the rays)."""
+        cameras = self.cameras if c2w is None else dataclasses.replace(self.cameras, c2w=c2w)
         if self.view_pixels is not None:
-            return self._sample_sized(n, generator)
+            return self._sample_sized(n, generator, cameras)
         idx = torch.randint(self.pixels.shape[0], (n,), generator=generator, device=self.pixels.device)
         hw = self.width * self.height
         view, pix = idx // hw, idx % hw
-        origins, dirs = self.cameras.rays(view, pix % self.width, pix // self.width)
+        origins, dirs = cameras.rays(view, pix % self.width, pix // self.width)
         return origins, dirs, self.pixels[idx].float() / 255.0, view
 
-    def _sample_sized(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _sample_sized(self, n: int, generator: torch.Generator, cameras
+                      ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``sample`` and the view (n,) of each ray, uniform over the pixels the views have (not
         the padding around smaller ones): draw u in [0, sum_k W_k H_k), view k with
         P_k <= u < P_(k+1) (P the cumulative counts), then pixel u - P_k of that view,
@@ -51,7 +57,7 @@ class RayBatcher:
         pix = u - self.view_pixels[view]
         w = self.view_widths[view]
         i, j = pix % w, pix // w
-        origins, dirs = self.cameras.rays(view, i, j)
+        origins, dirs = cameras.rays(view, i, j)
         idx = (view * self.height + j) * self.width + i
         return origins, dirs, self.pixels[idx].float() / 255.0, view
 

@@ -22,7 +22,7 @@ def group_rates(cfg: TrainConfig) -> dict[str, float]:
     """Base learning rate of each parameter group: ``train.lr_encoding`` for learned encodings
     (hash tables; 0 means ``train.lr``), ``train.lr`` for the networks and a learned background."""
     return {"encoding": cfg.lr_encoding if cfg.lr_encoding > 0 else cfg.lr, "network": cfg.lr,
-            "background": cfg.lr, "appearance": cfg.lr}
+            "background": cfg.lr, "appearance": cfg.lr, "poses": cfg.pose_lr}
 
 
 def lazy_tables(cfg: TrainConfig, device: torch.device | str) -> bool:
@@ -109,10 +109,13 @@ def per_group_states(saved: list[dict]) -> dict[str, list[dict]]:
 
 
 def build_optimizer(field: nn.Module, cfg: TrainConfig, device: torch.device | str = "cpu",
-                    background: nn.Module | None = None, appearance: nn.Module | None = None) -> FieldOptimizer:
+                    background: nn.Module | None = None, appearance: nn.Module | None = None,
+                    extra_groups: list[dict] = ()) -> FieldOptimizer:
     """Adam (eps 1e-15) with one group per ``field.param_groups()`` entry (and a "background"
-    group for a learned ``background``), each remembering its ``base_lr``; weight decay on the
-    field's networks only; the encoding group in LazyAdam where ``lazy_tables`` says so."""
+    group for a learned ``background``, "appearance" for the images' responses, and
+    ``extra_groups`` such as the camera corrections' "poses"), each remembering its
+    ``base_lr``; weight decay on the field's networks only; the encoding group in LazyAdam
+    where ``lazy_tables`` says so."""
     rates = group_rates(cfg)
     dense, lazy = [], []
     groups = list(field.param_groups())
@@ -120,6 +123,7 @@ def build_optimizer(field: nn.Module, cfg: TrainConfig, device: torch.device | s
         groups.append({"name": "background", "params": list(background.parameters())})
     if appearance is not None:
         groups.append({"name": "appearance", "params": list(appearance.parameters())})
+    groups.extend(extra_groups)
     for g in groups:
         name = g["name"]
         group = {"params": g["params"], "name": name, "base_lr": rates[name], "lr": rates[name]}
@@ -136,10 +140,12 @@ def build_optimizer(field: nn.Module, cfg: TrainConfig, device: torch.device | s
     return FieldOptimizer(parts)
 
 
-def set_learning_rates(optimizer: FieldOptimizer, factor: float) -> None:
-    """lr of every group <- its base rate times ``factor`` (the schedule and fault scale)."""
+def set_learning_rates(optimizer: FieldOptimizer, factor: float, own: dict[str, float] | None = None) -> None:
+    """lr of every group <- its base rate times ``factor`` (the schedule and fault scale), or
+    the rate ``own`` names for it (a group with a schedule of its own)."""
+    own = own or {}
     for group in optimizer.param_groups:
-        group["lr"] = group["base_lr"] * factor
+        group["lr"] = own.get(group.get("name"), group["base_lr"] * factor)
 
 
 def step_unless_nonfinite(optimizer: FieldOptimizer, finite: Tensor) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import platform
 import signal
 import sys
 import time
@@ -54,7 +53,8 @@ from nerfspec.train.batching import RayBatcher, draw_background
 from nerfspec.train.early_stop import EarlyStopPolicy, resolve_mode
 from nerfspec.train.faults import FaultCounter, diverged_message, restore_warning, sync_point
 from nerfspec.train.optim import build_optimizer, set_learning_rates, step_unless_nonfinite
-from nerfspec.train.progress import StatsWindow, bar_postfix, training_scalars
+from nerfspec.train.poses import PoseRefinement, pose_learning_rate
+from nerfspec.train.progress import StatsWindow, bar_postfix, cpu_name, run_facts, start_line, training_scalars  # noqa: F401 (cpu_name: scripts import it from here)
 from nerfspec.train.schedule import lr_factor, next_ray_count, run_progress
 from nerfspec.train.step import forward_backward, step_is_finite
 
@@ -67,18 +67,6 @@ class TrainResult:
     interrupted: bool
     signal: int | None = None  # the signal that stopped the run (SIGINT / SIGTERM), if any
     skipped_steps: int = 0  # steps skipped for a non-finite loss or gradient
-
-
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo where it exists)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class Trainer:
@@ -102,19 +90,23 @@ class Trainer:
                 print(f"note: no validation images ({exc})", file=sys.stderr)
         self.batcher = RayBatcher(self.train_split, self.device)
         self.field, self.estimator = build_models(cfg, self.device)
-        if cfg.sampler.carve:  # on resume the checkpoint's grid replaces this
+        # refined cameras: a silhouette carved from the loaded (wrong) poses would cut away matter
+        self.poses = (PoseRefinement(self.train_split, cfg.data, self.device, cfg.train.pose_frame)
+                      if cfg.train.refine_poses else None)
+        if cfg.sampler.carve and self.poses is None:  # on resume the checkpoint's grid replaces this
             split = self.train_split
             self.estimator.carve(carve_empty_cells(self.estimator.aabb.cpu(), cfg.sampler.grid_resolution,
                                                    split.images[..., 3], split.cameras))
         self.background = build_background_model(cfg, self.device)  # None: fixed colours
         self.appearance = (Appearance(len(self.train_split)).to(self.device)
                            if appearance_enabled(cfg.train.appearance, is_capture(cfg.data.root)) else None)
-        self.optimizer = build_optimizer(self.field, cfg.train, self.device, self.background, self.appearance)
+        self.optimizer = build_optimizer(self.field, cfg.train, self.device, self.background, self.appearance,
+                                         [self.poses.param_group()] if self.poses is not None else [])
         self.early_stop = EarlyStopPolicy(resolve_mode(cfg.sampler.train_early_stop, self.device))
         self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
         if dist_ctx is not None:
             broadcast_state(self.field)
-            for extra in (self.background, self.appearance):
+            for extra in (self.background, self.appearance, self.poses and self.poses.corrections):
                 if extra is not None:
                     broadcast_state(extra)
         self.step, self.elapsed_s, self.rays = 0, 0.0, cfg.train.rays_per_step
@@ -144,32 +136,11 @@ class Trainer:
 
     def describe(self) -> dict:
         """What this run runs on and trains: the content of run_info.json."""
-        split = self.train_split
-        return {
-            "device": str(self.device), "device_name": (torch.cuda.get_device_name(self.device)
-                                                        if self.device.type == "cuda" else cpu_name()),
-            "precision": self.precision, "kernels": self.estimator.backend,
-            "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "encoding": self.cfg.field.encoding,
-            "parameters": sum(p.numel() for p in self.field.parameters()),
-            "dataset": {"root": str(self.cfg.data.root), "train_views": len(split),
-                        "width": split.width, "height": split.height},
-            "step": self.step, "elapsed_s": self.elapsed_s,
-            "rays_per_s": self.totals["rays"] / max(self.elapsed_s, 1e-9),
-            "samples_per_s": self.totals["samples"] / max(self.elapsed_s, 1e-9),
-            "peak_memory_gb": (torch.cuda.max_memory_allocated(self.device) / 2 ** 30
-                               if self.device.type == "cuda" else None),
-            "world_size": self.dist.world_size if self.dist is not None else 1,
-        }
+        return run_facts(self)
 
     def start_line(self) -> str:
         """One line saying what is about to train, on what."""
-        info = self.describe()
-        data = info["dataset"]
-        return (f"training {info['encoding']} ({info['parameters']:,} parameters) on {info['device']} "
-                f"({info['device_name']}), {info['precision']}, {info['threads']} threads, "
-                f"{info['kernels']} kernels; {data['train_views']} views of {data['width']}x{data['height']} "
-                f"from {data['root']}" + (f"; {self.scene_note}" if self.scene_note else ""))
+        return start_line(self.describe(), self.scene_note)
 
     # -- checkpoints ---------------------------------------------------------------------
     def state_dict(self, ray_states: list[Tensor] | None = None) -> dict:
@@ -179,6 +150,7 @@ class Trainer:
             "field": self.field.state_dict(),
             **({"background": self.background.state_dict()} if self.background is not None else {}),
             **({"appearance": self.appearance.state_dict()} if self.appearance is not None else {}),
+            **({"poses": self.poses.corrections.state_dict()} if self.poses is not None else {}),
             "estimator": self.estimator.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": {"elapsed_s": self.elapsed_s, "rays": self.rays, "lr_scale": self.lr_scale,
@@ -231,6 +203,8 @@ class Trainer:
                        f"background ({self.cfg.background.model})", self.run_dir)
         if self.appearance is not None:
             load_state(self.appearance, state.get("appearance", {}), "per-image appearance", self.run_dir)
+        if self.poses is not None:
+            load_state(self.poses.corrections, state.get("poses", {}), "camera pose corrections", self.run_dir)
         built = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
         try:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -252,6 +226,8 @@ class Trainer:
         if self.is_main:
             path = save_checkpoint(self.run_dir, self.state_dict(ray_states), self.step)
             write_run_info(self.run_dir, self.describe())
+            if self.poses is not None:
+                self.poses.write(self.run_dir)
         self._saved_step = self.step
         return path
 
@@ -285,14 +261,15 @@ class Trainer:
         cfg = self.cfg
         progress = run_progress(cfg.train, self.step, self.elapsed_s)
         factor = lr_factor(cfg.train, self.step, progress) * self.lr_scale
-        set_learning_rates(self.optimizer, factor)
+        set_learning_rates(self.optimizer, factor, {"poses": pose_learning_rate(cfg.train, progress) * self.lr_scale})
         self.field.set_progress(self.step, progress)
         self.field.train()
         if self.estimator.update(self.step, self.field.density, self.generator) and self.dist is not None:
             broadcast_state(self.estimator)  # every rank marches the same grid
 
-        origins, dirs, rgba, views = self.batcher.sample_with_views(self.rays, self.generator)
         self.optimizer.zero_grad(set_to_none=True)
+        c2w = self.poses.poses(self.batcher.cameras.c2w) if self.poses is not None else None
+        origins, dirs, rgba, views = self.batcher.sample_with_views(self.rays, self.generator, c2w)
         if self.background is not None:
             bg = self.background(dirs)
         else:
@@ -323,9 +300,10 @@ class Trainer:
         return stats
 
     def parameters(self) -> list[Tensor]:
-        """Every trained parameter: the field's, a learned background's and the images' appearance."""
+        """Every trained parameter: the field's, a learned background's, the images' appearance
+        and the cameras' corrections."""
         params = list(self.field.parameters())
-        for extra in (self.background, self.appearance):
+        for extra in (self.background, self.appearance, self.poses and self.poses.corrections):
             params += list(extra.parameters()) if extra is not None else []
         return params
 
@@ -398,6 +376,8 @@ class Trainer:
                                    getattr(self.estimator, "occupied_fraction", math.nan), self.elapsed_s,
                                    int(self.faults.skipped), self.lr_scale)
         scalars.update(self.field.scalars())
+        if self.poses is not None:
+            scalars.update(self.poses.scalars())
         for key, value in scalars.items():
             writer.add_scalar(key, value, self.step)
 

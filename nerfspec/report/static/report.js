@@ -206,6 +206,29 @@
     ]))));
   }
 
+  function camerasSection(list) {
+    const items = [];
+    list.forEach((r) => (r.evals || []).forEach((e) => { if (e.cameras) items.push({ run: r, cams: e.cameras }); }));
+    if (!items.length) return;
+    const s = section("cameras", "Cameras", "Training cameras of a run that refined its poses or trained on perturbed " +
+      "ones (nerfspec/poses/), aligned to the reference by a similarity; errors per camera are in metrics.json. " +
+      "Test PSNR is after test-time pose optimisation, with the field frozen.");
+    const err = (c, key, k) => (c[key] ? c[key][k] : null);
+    s.appendChild(table([
+      { key: "run", label: "run", get: (it) => label(it.run), num: false },
+      { key: "reference", label: "reference", get: (it) => it.cams.reference, num: false },
+      { key: "rot0", label: "rotation before (°)", get: (it) => err(it.cams, "before_refinement", "rotation_deg"), fmt: (x) => fmt(x, 3) },
+      { key: "rot", label: "rotation after (°)", get: (it) => err(it.cams, "errors", "rotation_deg"), fmt: (x) => fmt(x, 3) },
+      { key: "t0", label: "translation before", get: (it) => err(it.cams, "before_refinement", "translation"), fmt: (x) => fmt(x, 4) },
+      { key: "t", label: "translation after", get: (it) => err(it.cams, "errors", "translation"), fmt: (x) => fmt(x, 4) },
+      { key: "psnr0", label: "PSNR without test-time poses", get: (it) => it.cams.psnr_before_pose_optimisation, fmt: (x) => fmt(x, 2) },
+    ], items, { name: "cameras" }));
+    s.appendChild(el("div", { class: "videos" }, items.filter((it) => it.cams.plot).map((it) => el("figure", {}, [
+      el("img", { src: it.cams.plot, alt: "cameras", loading: "lazy" }),
+      el("figcaption", { text: (multi ? label(it.run) + ": " : "") + "black: reference, red: loaded, blue: refined" }),
+    ]))));
+  }
+
   function meshesSection(list) {
     const entries = [];
     const seen = new Set();
@@ -295,6 +318,7 @@
     curvesSection(runs);
     viewsSection(runs);
     videosSection(runs);
+    camerasSection(runs);
     meshesSection(runs);
     detailsSection(runs);
     app.appendChild(el("footer", { text: "nerfspec " + data.version + " · generated " + data.generated +
