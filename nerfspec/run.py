@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from nerfspec.config import Config, ConfigError, config_from_dict, config_to_dict, dump_toml, read_toml
+from nerfspec.config import Config, ConfigError, apply_overrides, config_from_dict, config_to_dict, dump_toml, read_toml
 from nerfspec.errors import CheckpointError, NerfspecError, OutputError
 
 CONFIG_NAME = "config.toml"
@@ -133,6 +133,11 @@ def read_run_config(run_dir: str | Path) -> Config:
         return config_from_dict(read_toml(path))
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def resumed_config(run_dir: str | Path, overrides: list[str]) -> Config:
+    """The run's own config with ``overrides`` (``KEY=VALUE``) applied: what a resumed run trains with."""
+    return config_from_dict(apply_overrides(config_to_dict(read_run_config(run_dir)), overrides))
 
 
 def checkpoint_paths(run_dir: Path) -> list[Path]:

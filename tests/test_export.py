@@ -364,7 +364,7 @@ def test_box_corners_splits_min_and_max():
 
 
 def test_render_rate_gives_seconds_and_frames_per_second():
-    from nerfspec.cli import render_rate
+    from nerfspec.commands.common import render_rate
 
     assert render_rate(0.25, "view") == "0.250 s per view, 4.00 frames/s (rendering)"
     assert "0.50 frames/s" in render_rate(2.0, "frame")

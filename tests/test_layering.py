@@ -37,3 +37,9 @@ def test_imported_modules_finds_nested_imports(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("import os\nfrom a.b import c\ndef f():\n    from x.y import z\n")
     assert imported_modules(f) == {"os", "a.b", "x.y"}
+
+
+def test_only_the_cli_imports_the_commands():
+    users = [str(p.relative_to(PACKAGE.parent)) for p in sorted(PACKAGE.rglob("*.py"))
+             if p.parent.name != "commands" and any(m.startswith("nerfspec.commands") for m in imported_modules(p))]
+    assert users == ["nerfspec/cli.py"]
