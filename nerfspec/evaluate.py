@@ -19,6 +19,7 @@ from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
 from nerfspec.render.background import eval_background
 from nerfspec.run import atomic_write_bytes
+from nerfspec.run_layout import METRICS_NAME, eval_dir, eval_view_name
 
 
 def to_uint8(img: torch.Tensor) -> np.ndarray:
@@ -45,7 +46,7 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
     RUN/eval_<split>) and return the metrics."""
     cfg = run.cfg
     data = load_split(cfg.data, split)
-    out_dir = Path(out_dir) if out_dir is not None else run.run_dir / f"eval_{split}"
+    out_dir = Path(out_dir) if out_dir is not None else eval_dir(run.run_dir, split)
     out_dir.mkdir(parents=True, exist_ok=True)
     bg = eval_background(cfg.data.eval_background, run.background)
     views = list(range(0, len(data), every))
@@ -64,7 +65,7 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
         target = composite(data.image(k).float() / 255.0, out["background"])
         per_view.append({"view": k, "psnr": psnr(out["rgb"], target), "ssim": ssim(out["rgb"], target),
                          "render_s": seconds})
-        iio.imwrite(out_dir / f"r_{k}.png", to_uint8(out["rgb"]))
+        iio.imwrite(out_dir / eval_view_name(k), to_uint8(out["rgb"]))
         if data.band_images is not None:
             for b, (sse, n) in band_psnr(out["rgb"], target, data.band_images[k]).items():
                 s, c = band_err.get(b, (0.0, 0))
@@ -85,5 +86,5 @@ def evaluate(run: LoadedRun, split: str = "test", every: int = 1, out_dir: Path 
              "cycles_per_unit": names.get(b, {}).get("cycles_per_unit"),
              "psnr": float(-10 * np.log10(max(sse / n, 1e-10))), "pixels": n}
             for b, (sse, n) in sorted(band_err.items())]
-    atomic_write_bytes(out_dir / "metrics.json", json.dumps(metrics, indent=2).encode())
+    atomic_write_bytes(out_dir / METRICS_NAME, json.dumps(metrics, indent=2).encode())
     return metrics

@@ -20,8 +20,8 @@ import torch
 from nerfspec.cli import main
 from nerfspec.config import config_from_dict, dump_toml
 from nerfspec.errors import CheckpointError, DivergedError, OutputError
+from nerfspec.run_layout import CHECKPOINT_DIR
 from nerfspec.run import (
-    CHECKPOINT_DIR,
     checkpoint_paths,
     create_run_dir,
     load_checkpoint,

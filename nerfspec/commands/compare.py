@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nerfspec.run_layout import PAGE_NAME
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="train several input mappings with one budget and report",
@@ -45,6 +47,6 @@ def run(args) -> int:
     for f in results["fields"]:
         psnr = "-" if f["test_psnr"] is None else f"{f['test_psnr']:.2f} dB"
         print(f"  {f['label']}: test PSNR {psnr}")
-    pages = [Path(args.out) / name for name in ("report.md", "report.html") if (Path(args.out) / name).is_file()]
+    pages = [Path(args.out) / name for name in ("report.md", PAGE_NAME) if (Path(args.out) / name).is_file()]
     print(f"report: {', '.join(map(str, pages))}")
     return 0

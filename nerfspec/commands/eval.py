@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nerfspec.commands.common import render_rate
 from nerfspec.errors import NerfspecError
+from nerfspec.run_layout import eval_metrics_path
 
 
 def add_parser(sub) -> None:
@@ -30,7 +29,7 @@ def run(args) -> int:
     print(f"{args.split} PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} over "
           f"{len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}; "
           f"appearance: {metrics['appearance']} -> "
-          f"{Path(args.run_dir) / ('eval_' + args.split) / 'metrics.json'}")
+          f"{eval_metrics_path(args.run_dir, args.split)}")
     for band in metrics.get("bands", []):
         print(f"  band {band['name']} ({band['cycles_per_unit']} cycles/unit): {band['psnr']:.2f} dB")
     return 0

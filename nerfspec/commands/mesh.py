@@ -62,6 +62,7 @@ def run(args) -> int:
     from nerfspec.export.mesh_run import mesh_run, score_mesh
     from nerfspec.export.video import parse_number as num
     from nerfspec.models import load_run
+    from nerfspec.run_layout import mesh_metrics_path
 
     ex = meshing.Extraction(args.method, num("--resolution", args.resolution, int, 2, 1024),
                             num("--threshold", args.threshold, float, 1e-9), not args.full,
@@ -98,7 +99,7 @@ def run(args) -> int:
           f"{report['removed_outside_frusta']} faces outside every frustum, {report['removed_by_silhouettes']} "
           f"on a silhouette's background, {report['removed_small_components']} in small pieces removed; "
           f"{report['components_before']} -> {report['components_after']} components")
-    path = Path(args.metrics) if args.metrics else loaded.run_dir / "mesh" / "metrics.json"
+    path = Path(args.metrics) if args.metrics else mesh_metrics_path(loaded.run_dir)
     if args.eval:
         if metrics["voxel"] >= tau:
             print(f"note: a voxel ({metrics['voxel']:.4f}) is not smaller than the F-score distance {tau:g}; "

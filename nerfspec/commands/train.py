@@ -102,12 +102,13 @@ def run(args) -> int:
     if args.eval:
         from nerfspec.evaluate import evaluate
         from nerfspec.models import load_run
+        from nerfspec.run_layout import eval_dir
 
         metrics = evaluate(load_run(result.run_dir), "test", cfg.eval.every)
         print(f"test PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f} "
               f"({len(metrics['views'])} views, {render_rate(metrics['seconds_per_view'], 'view')}; "
               f"appearance: {metrics['appearance']}) "
-              f"-> {result.run_dir / 'eval_test'}")
+              f"-> {eval_dir(result.run_dir, 'test')}")
     if args.report:
         from nerfspec.report import write_html_report
 

@@ -14,6 +14,7 @@ from nerfspec.data.dataset import load_split
 from nerfspec.export import mesh as meshing
 from nerfspec.export.cleaning import CleanSpec, count_components
 from nerfspec.models import LoadedRun
+from nerfspec.run_layout import mesh_path
 
 
 @dataclass
@@ -44,7 +45,7 @@ def mesh_run(run: LoadedRun, ex: meshing.Extraction, clean: CleanSpec, fmt: str,
     voxel, file, vertices, faces, components, watertight, cleaning report, extraction seconds,
     the checkpoint's step, and for tsdf its truncation and surface opacity. ``keep_volume``
     keeps the grid for ``score_mesh``."""
-    out = out or run.run_dir / "mesh" / f"mesh.{fmt}"
+    out = out or mesh_path(run.run_dir, fmt)
     needs_views = ex.method == "tsdf" or clean.cull != "none" or keep_volume
     views = load_split(run.cfg.data, "train") if needs_views else None
     t0 = time.perf_counter()

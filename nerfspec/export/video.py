@@ -31,6 +31,7 @@ from nerfspec.fields.appearance import nearest_views
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
 from nerfspec.render.background import background_colour, eval_background
+from nerfspec.run_layout import video_dir
 
 PATHS = ("orbit", "spiral", "test", "interpolate")
 OUTPUTS = ("rgb", "depth", "opacity")
@@ -204,7 +205,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
                         elevation if elevation is not None else default_elev, test_poses, centre,
                         train.poses, smoothing)
 
-    out_dir = Path(out_dir) if out_dir is not None else run.run_dir / "video"
+    out_dir = Path(out_dir) if out_dir is not None else video_dir(run.run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bg = background_colour(cfg.data.eval_background)
     render_bg = eval_background(cfg.data.eval_background, run.background)  # a learned one where the run has it
