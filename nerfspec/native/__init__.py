@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from nerfspec.cpu import cpu_identity
+
 HERE = Path(__file__).parent
 # -ffp-contract=off keeps a * b + c as two roundings, like the PyTorch paths the ops mirror;
 # -fno-math-errno lets square roots vectorise (they stay correctly rounded).
@@ -28,16 +30,6 @@ PORTABLE_FLAGS = ("-O3", "-fopenmp", "-ffp-contract=off", "-fno-math-errno")
 FLAG_SETS = (("-march=native", *PORTABLE_FLAGS), PORTABLE_FLAGS)
 LDFLAGS = ("-fopenmp",)
 STALE_LOCK_S = 900  # a build lock older than this was left by a killed build (builds take < 2 min)
-
-
-def cpu_identity() -> str:
-    """The model and feature flags of this CPU (a -march=native build only runs on its like)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [ln for ln in f if ln.startswith(("model name", "flags", "Features", "CPU part"))]
-        return "".join(sorted(set(lines)))
-    except OSError:
-        return ""
 
 
 def build_directory(name: str, source: Path, cflags=PORTABLE_FLAGS, ldflags=LDFLAGS) -> Path:
