@@ -43,3 +43,13 @@ def test_only_the_cli_imports_the_commands():
     users = [str(p.relative_to(PACKAGE.parent)) for p in sorted(PACKAGE.rglob("*.py"))
              if p.parent.name != "commands" and any(m.startswith("nerfspec.commands") for m in imported_modules(p))]
     assert users == ["nerfspec/cli.py"]
+
+
+def test_exporters_take_the_parts_of_the_config_they_use():
+    """export/ is given a DataConfig and chunk sizes, never a whole Config (``run.cfg``)."""
+    for path in sorted((PACKAGE / "export").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        reads = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "cfg"]
+        imports = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "nerfspec.config"
+                   and any(a.name == "Config" for a in n.names)]
+        assert not reads and not imports, f"{path.relative_to(PACKAGE.parent)}: lines {reads + imports}"

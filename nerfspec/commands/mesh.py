@@ -83,9 +83,9 @@ def run(args) -> int:
     out = Path(args.out) if args.out else None
     fmt = meshing.output_format(out or Path("mesh"), args.format)
     loaded = load_run(args.run_dir, args.device)
-    meshed = mesh_run(loaded, ex, clean, fmt, out, bbox=bbox, keep_largest=args.keep_largest,
+    meshed = mesh_run(loaded, loaded.cfg.data, ex, clean, fmt, out, bbox=bbox, keep_largest=args.keep_largest,
                       min_component_faces=min_faces, colours=not args.no_colours, chunk=chunk,
-                      keep_volume=args.eval)
+                      chunk_rays=loaded.cfg.eval.chunk_rays, keep_volume=args.eval)
     metrics, timings = meshed.metrics, meshed.timings
     print(f"{meshed.path}: {metrics['vertices']} vertices, {metrics['faces']} faces, {metrics['components']} "
           f"components, watertight {meshed.mesh.is_watertight}")
@@ -104,7 +104,7 @@ def run(args) -> int:
         if metrics["voxel"] >= tau:
             print(f"note: a voxel ({metrics['voxel']:.4f}) is not smaller than the F-score distance {tau:g}; "
                   "raise --resolution for a fair score", file=sys.stderr)
-        score_mesh(loaded, meshed, tau, samples)
+        score_mesh(loaded, loaded.cfg.data, meshed, tau, samples)
     meshing.write_metrics(path, metrics)
     if args.eval:
         if metrics["chamfer_l1"] is None:

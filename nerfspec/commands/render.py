@@ -55,10 +55,11 @@ def run(args) -> int:
         keep_frames=args.keep_frames, out_dir=Path(args.out) if args.out else None,
         radius=num("--radius", args.radius, float, 1e-6) if args.radius is not None else None,
         elevation=num("--elevation", args.elevation, float, -90, 90) if args.elevation is not None else None,
-        chunk_rays=num("--chunk", args.chunk, int, 1) if args.chunk is not None else None,
         smoothing=num("--smoothing", args.smoothing, float, 0))
+    chunk = num("--chunk", args.chunk, int, 1) if args.chunk is not None else None
     check_device(args.device)
-    result = video.render_video(load_run(args.run_dir, args.device), **options)
+    loaded = load_run(args.run_dir, args.device)
+    result = video.render_video(loaded, loaded.cfg.data, chunk_rays=chunk or loaded.cfg.eval.chunk_rays, **options)
     for p in result.paths:
         print(p)
     print(f"{result.frames} frames at {result.width}x{result.height}, {render_rate(result.seconds_per_frame, 'frame')}")

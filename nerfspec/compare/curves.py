@@ -36,16 +36,13 @@ def score_views(field_, estimator, split, views: list[int], background,
                 chunk_rays: int, edges: np.ndarray) -> dict:
     """Render ``views`` of a split on ``background`` (a colour or a learned background; the
     targets' transparent pixels go on the same): mean PSNR and mean residual band power (B,)."""
-    from nerfspec.data.blender import composite
-    from nerfspec.metrics import psnr
-    from nerfspec.render.renderer import render_image
+    from nerfspec.evaluate import render_and_score
 
     psnrs, powers = [], []
     for k in views:
-        out = render_image(field_, estimator, split.cameras, k, background, chunk_rays)
-        target = composite(split.image(k).float() / 255.0, out["background"])
-        psnrs.append(psnr(out["rgb"], target))
-        powers.append(residual_band_power(out["rgb"].numpy(), target.numpy(), edges))
+        view = render_and_score(field_, estimator, split, k, background, chunk_rays)
+        psnrs.append(view.psnr)
+        powers.append(residual_band_power(view.out["rgb"].numpy(), view.target.numpy(), edges))
     return {"psnr": float(np.mean(psnrs)), "band_power": np.mean(powers, axis=0).tolist()}
 
 

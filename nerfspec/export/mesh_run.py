@@ -10,6 +10,7 @@ from pathlib import Path
 
 import trimesh
 
+from nerfspec.config import DataConfig
 from nerfspec.data.dataset import load_split
 from nerfspec.export import mesh as meshing
 from nerfspec.export.cleaning import CleanSpec, count_components
@@ -37,26 +38,28 @@ def voxel_size(box, resolution: int) -> float:
     return float((b[3:] - b[:3]).max()) / (resolution - 1)
 
 
-def mesh_run(run: LoadedRun, ex: meshing.Extraction, clean: CleanSpec, fmt: str, out: Path | None = None,
-             bbox=None, keep_largest: bool = False, min_component_faces: int = 0, colours: bool = True,
-             chunk: int = 65536, keep_volume: bool = False) -> MeshedRun:
-    """Extract the run's mesh (with a progress bar), write it as ``fmt`` to ``out`` (default
-    RUN_DIR/mesh/mesh.<fmt>) and return it with its metrics: method, threshold, resolution,
-    voxel, file, vertices, faces, components, watertight, cleaning report, extraction seconds,
-    the checkpoint's step, and for tsdf its truncation and surface opacity. ``keep_volume``
-    keeps the grid for ``score_mesh``."""
+def mesh_run(run: LoadedRun, data: DataConfig, ex: meshing.Extraction, clean: CleanSpec, fmt: str,
+             out: Path | None = None, bbox=None, keep_largest: bool = False, min_component_faces: int = 0,
+             colours: bool = True, chunk: int = 65536, chunk_rays: int = 8192,
+             keep_volume: bool = False) -> MeshedRun:
+    """Extract the mesh of a run of the dataset ``data`` (with a progress bar), write it as
+    ``fmt`` to ``out`` (default RUN_DIR/mesh/mesh.<fmt>) and return it with its metrics: method,
+    threshold, resolution, voxel, file, vertices, faces, components, watertight, cleaning
+    report, extraction seconds, the checkpoint's step, and for tsdf its truncation and surface
+    opacity. ``chunk`` points per density query, ``chunk_rays`` rays per rendered chunk (tsdf);
+    ``keep_volume`` keeps the grid and the training views for ``score_mesh``."""
     out = out or mesh_path(run.run_dir, fmt)
     needs_views = ex.method == "tsdf" or clean.cull != "none" or keep_volume
-    views = load_split(run.cfg.data, "train") if needs_views else None
+    views = load_split(data, "train") if needs_views else None
     t0 = time.perf_counter()
     mesh, timings = meshing.extract_mesh(run, bbox=bbox, keep_largest=keep_largest,
                                          min_component_faces=min_component_faces, colours=colours,
                                          chunk=chunk, progress=True, keep_volume=keep_volume, extraction=ex,
-                                         clean=clean, views=views)
+                                         clean=clean, views=views, chunk_rays=chunk_rays)
     seconds = time.perf_counter() - t0
     meshing.write_mesh(mesh, out, fmt)
     metrics = {"method": ex.method, "threshold": ex.threshold, "resolution": ex.resolution,
-               "voxel": voxel_size(run.cfg.data.aabb if bbox is None else bbox, ex.resolution),
+               "voxel": voxel_size(data.aabb if bbox is None else bbox, ex.resolution),
                "mesh": str(out), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
                "components": count_components(mesh), "watertight": bool(mesh.is_watertight),
                "cleaning": timings["cleaning"], "extraction_s": seconds, "step": run.step}
@@ -65,13 +68,13 @@ def mesh_run(run: LoadedRun, ex: meshing.Extraction, clean: CleanSpec, fmt: str,
     return MeshedRun(mesh, out, metrics, timings, views)
 
 
-def score_mesh(run: LoadedRun, meshed: MeshedRun, tau: float, samples: int) -> None:
+def score_mesh(run: LoadedRun, data: DataConfig, meshed: MeshedRun, tau: float, samples: int) -> None:
     """Add the ground-truth comparison (``mesh_eval.evaluate_geometry``: Chamfer-L1, F-score at
     ``tau``, IoU, and the same on the surface the training cameras see) to ``meshed.metrics``;
     the mesh must have been made with ``keep_volume``."""
     from nerfspec.export.mesh_eval import evaluate_geometry
 
     t = meshed.timings
-    meshed.metrics.update(evaluate_geometry(run, meshed.mesh, meshed.metrics["threshold"], tau, samples,
+    meshed.metrics.update(evaluate_geometry(run, data, meshed.mesh, meshed.metrics["threshold"], tau, samples,
                                             volume=t["volume"], volume_bbox=t["bbox"],
                                             cameras=meshed.views.cameras, volume_level=t["volume_level"]))
