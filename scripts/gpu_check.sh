@@ -46,7 +46,7 @@ PY
 
 if want tests; then
   step "CUDA tests"
-  $PY -m pytest -q -rs tests/test_cuda.py tests/test_volume.py tests/test_sampling.py tests/test_hashgrid.py \
+  $PY -m pytest -q -rs tests/test_kernels.py tests/test_volume.py tests/test_sampling.py tests/test_hashgrid.py \
       2>&1 | tail -15 | tee -a "$out/summary.txt"
 fi
 
