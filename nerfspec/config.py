@@ -252,7 +252,7 @@ class SamplerConfig:
     # of rays, one host wait each; 0: rounds of 8 samples per ray until every ray is done (the
     # CPU's choice, where a wait costs nothing); -1: 0 on the CPU, 3 on a GPU
     render_passes: int = -1
-    train_early_stop: str = "auto"  # training: separate (no-grad density pass, then the kept samples) | fused (one pass with gradients) | none | adaptive (separate or none, by what it saves) | auto (adaptive on the CPU, separate on a GPU)
+    train_early_stop: str = "auto"  # training: separate (no-grad density pass, then the kept samples) | fused (one pass with gradients) | none | adaptive (separate or none, by what it saves) | auto (adaptive; on a GPU its cost model is measured on the device)
 
     def validate(self) -> None:
         _positive("sampler.grid_resolution", self.grid_resolution)
