@@ -104,13 +104,21 @@ def resolved_closure(names: list[str], args) -> set[str]:
         return {canonical(i["metadata"]["name"]) for i in json.loads(report.read_text())["install"]}
 
 
-def local_torch_dependencies(env: dict[str, str]) -> set[str]:
-    """Canonical names of what the torch installed here depends on, for the target."""
-    try:
-        requires = importlib.metadata.requires("torch") or []
-    except importlib.metadata.PackageNotFoundError:
-        return set()
-    return {canonical(r.name) for r in map(Requirement, requires) if applies(r, env)}
+def installed_dependencies(name: str, env: dict[str, str]) -> set[str]:
+    """Canonical names of everything the package ``name`` installed here depends on, at any
+    depth, for the target (torch's, without fetching a torch built for the target)."""
+    found: set[str] = set()
+    queue = [name]
+    while queue:
+        try:
+            requires = importlib.metadata.requires(queue.pop()) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for r in map(Requirement, requires):
+            if applies(r, env) and canonical(r.name) not in found:
+                found.add(canonical(r.name))
+                queue.append(r.name)
+    return found
 
 
 def wheel_requirements(wheel: Path, env: dict[str, str]) -> list[Requirement]:
@@ -160,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     env = target_environment(args.python_version)
     have_named = [n.strip() for n in args.have.split(",") if n.strip()]
     have = {canonical(n) for n in have_named}
-    if "torch" in have:  # torch's own dependencies, without fetching a torch for the target
-        have |= local_torch_dependencies(env)
+    if "torch" in have:
+        have |= installed_dependencies("torch", env)
     have |= resolved_closure([n for n in have_named if canonical(n) != "torch"], args)
     args.dest.mkdir(parents=True, exist_ok=True)
     queue = [r for r in project_requirements(ROOT / "pyproject.toml", env) if canonical(r.name) not in have]
