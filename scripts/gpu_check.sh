@@ -121,7 +121,7 @@ m = json.loads((run / "eval_test" / "metrics.json").read_text())
 i = json.loads((run / "run_info.json").read_text())
 mem = i.get("peak_memory_gb")
 print(f"{i['encoding']}: {m['step']} steps in {i['elapsed_s']:.0f} s, test PSNR {m['psnr']:.2f} dB, SSIM "
-      f"{m['ssim']:.4f} over {len(m['views'])} views, {1 / m['seconds_per_view']:.1f} views/s; "
+      f"{m['ssim']:.4f} over {len(m['views'])} views, {1 / m['seconds_per_view']:.2f} views/s; "
       f"{i['samples_per_s']:,.0f} samples/s, {i['rays_per_s']:,.0f} rays/s, peak memory "
       f"{'n/a' if mem is None else f'{mem:.2f} GiB'}, {i['device_name']}, {i['precision']}, {i['kernels']} kernels")
 PY
