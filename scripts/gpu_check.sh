@@ -134,7 +134,7 @@ part_render() {
   local frames=120
   [ "$dry" = 1 ] && frames=3
   $PY -m nerfspec render "$out/lego_hashgrid_gpu" --frames "$frames" --out "$out/video" 2>&1 \
-      | tail -3 | tee -a "$summary"
+      | tr '\r' '\n' | grep -v "render orbit" | tail -2 | tee -a "$summary"
 }
 
 part_bench() {
