@@ -240,17 +240,25 @@ class SamplerConfig:
     occ_ema_decay: float = 0.95
     update_every: int = 16  # steps between occupancy updates
     update_cells: int = 16384  # cells re-evaluated per update (a random subset)
+    # points per density call of an update (0: automatic: 65536 on the CPU, where the field's
+    # working set stays in cache; 2^20 on a GPU, so the update is a few large launches)
+    update_chunk: int = 0
     warmup_steps: int = 0  # before this step every cell is re-evaluated at each update
     backend: str = "auto"  # kernels: auto (nerfacc's on CUDA when they build) | torch | nerfacc
     carve: bool = True  # start with cells that a training view sees as background empty
     early_stop_round: int = -1  # samples per ray per front-to-back density round (0: one pass; -1: 16 on the CPU, 0 on a GPU)
-    train_early_stop: str = "auto"  # training: separate (no-grad density pass, then the kept samples) | fused (one pass with gradients) | none | adaptive (separate or none, by what it saves) | auto (adaptive on the CPU, separate on a GPU)
+    # rendering without gradients (eval, video, mesh, viewer): front-to-back passes over a chunk
+    # of rays, one host wait each; 0: rounds of 8 samples per ray until every ray is done (the
+    # CPU's choice, where a wait costs nothing); -1: 0 on the CPU, 3 on a GPU
+    render_passes: int = -1
+    train_early_stop: str = "auto"  # training: separate (no-grad density pass, then the kept samples) | fused (one pass with gradients) | none | adaptive (separate or none, by what it saves) | auto (adaptive; on a GPU its cost model is measured on the device)
 
     def validate(self) -> None:
         _positive("sampler.grid_resolution", self.grid_resolution)
         _positive("sampler.render_step_size", self.render_step_size)
         _positive("sampler.update_every", self.update_every)
         _positive("sampler.update_cells", self.update_cells)
+        _non_negative("sampler.update_chunk", self.update_chunk)
         if not 0 <= self.cascades <= 8:
             raise ConfigError(f"sampler.cascades must be in 0..8 (0: automatic), got {self.cascades!r}")
         if self.cone_angle < 0 and self.cone_angle != -1.0:
@@ -266,6 +274,8 @@ class SamplerConfig:
         _choice("sampler.train_early_stop", self.train_early_stop, ("auto", "adaptive", "separate", "fused", "none"))
         if self.early_stop_round < -1:
             raise ConfigError("sampler.early_stop_round must be >= -1 (-1: automatic)")
+        if self.render_passes < -1:
+            raise ConfigError("sampler.render_passes must be >= -1 (-1: automatic)")
 
 
 @dataclass

@@ -2,14 +2,51 @@
 
 import pytest
 
-from nerfspec.train.early_stop import EarlyStopPolicy, resolve_mode, separate_pass_cost
+import time
+
+import torch
+
+from nerfspec.train.early_stop import (
+    QUERY_COST,
+    EarlyStopPolicy,
+    field_query_cost,
+    measure_query_cost,
+    policy_for,
+    resolve_mode,
+    separate_pass_cost,
+)
 
 
 def test_resolve_mode():
-    assert resolve_mode("auto", "cpu") == "adaptive" and resolve_mode("auto", "cuda") == "separate"
-    assert resolve_mode("fused", "cpu") == "fused"
+    assert resolve_mode("auto") == "adaptive" and resolve_mode("fused") == "fused"
     with pytest.raises(ValueError):
-        resolve_mode("sometimes", "cpu")
+        resolve_mode("sometimes")
+
+
+def test_a_gpu_measures_its_query_cost_and_the_cpu_keeps_its_measured_constant():
+    measured = []
+
+    def measure():
+        measured.append(1)
+        return 0.8
+
+    cpu = policy_for("auto", "cpu", measure)
+    assert cpu.mode == "adaptive" and cpu.query_cost == QUERY_COST and not measured
+    gpu = policy_for("auto", "cuda", measure)
+    assert gpu.mode == "adaptive" and gpu.query_cost == 0.8 and measured == [1]
+    assert policy_for("separate", "cuda", measure).mode == "separate" and measured == [1]  # no q needed
+    # the measured q decides: a pass that evaluates everything and keeps 40% pays at q = 0.5, not at 0.8
+    for policy, expected in ((EarlyStopPolicy("adaptive"), "separate"), (gpu, "none")):
+        policy.observe("separate", traversed=1000, evaluated=1000, kept=400)
+        assert policy.choose() == expected
+    again = EarlyStopPolicy("adaptive")
+    again.load_state_dict(gpu.state_dict())  # a resumed run keeps the q it measured
+    assert again.query_cost == 0.8 and again.choose() == "none"
+
+
+def test_measure_query_cost_is_the_ratio_of_the_medians():
+    q = measure_query_cost(lambda: time.sleep(0.02), lambda: time.sleep(0.08), repeats=3)
+    assert 0.15 < q < 0.35
 
 
 def test_cost_model():
@@ -39,3 +76,26 @@ def test_fixed_modes_never_change():
         policy = EarlyStopPolicy(mode)
         policy.observe(mode, 100, 100, 100)
         assert policy.choose() == mode
+
+
+class SlowField(torch.nn.Module):
+    """A field whose density query takes 20 ms and whose forward pass 60 ms (backward ~0)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(3))
+
+    def density(self, x):
+        time.sleep(0.02)
+        return x @ self.w
+
+    def forward(self, x, d):
+        time.sleep(0.06)
+        return x @ self.w, d * self.w
+
+
+def test_field_query_cost_times_the_density_against_forward_and_backward():
+    field = SlowField()
+    q = field_query_cost(field, torch.tensor([-1.0, -1, -1, 1, 1, 1]), 256, torch.Generator().manual_seed(0))
+    assert 0.2 < q < 0.45  # 20 / 60 ms
+    assert field.w.grad is None  # the backward pass's gradients are cleared

@@ -48,7 +48,7 @@ from nerfspec.render.background import eval_background
 from nerfspec.render.carving import carve_empty_cells
 from nerfspec.run import checkpoint_paths, load_checkpoint, save_checkpoint, write_run_info
 from nerfspec.train.batching import RayBatcher, draw_background
-from nerfspec.train.early_stop import EarlyStopPolicy, resolve_mode
+from nerfspec.train.early_stop import field_query_cost, policy_for
 from nerfspec.train.faults import FaultCounter, diverged_message, restore_warning, sync_point
 from nerfspec.train.optim import build_optimizer, set_learning_rates, step_unless_nonfinite
 from nerfspec.train.progress import StatsWindow, bar_postfix, training_scalars
@@ -96,7 +96,8 @@ class Trainer:
         self.appearance = (Appearance(len(self.train_split)).to(self.device)
                            if appearance_enabled(cfg.train.appearance, is_capture(cfg.data.root)) else None)
         self.optimizer = build_optimizer(self.field, cfg.train, self.device, self.background, self.appearance)
-        self.early_stop = EarlyStopPolicy(resolve_mode(cfg.sampler.train_early_stop, self.device))
+        self.early_stop = policy_for(cfg.sampler.train_early_stop, self.device, lambda: field_query_cost(
+            self.field, self.estimator.aabb, max(cfg.train.target_samples, 1 << 16)))
         self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
         if dist_ctx is not None:
             broadcast_state(self.field)
