@@ -10,7 +10,7 @@ from nerfspec.config import SamplerConfig
 from nerfspec.render.cascades import cascade_aabbs, cascade_cell_index, cascade_cell_points, march_cascades
 from nerfspec.render.grid import OccupancyGrid, sampler_for_scene, state_from_nerfacc, state_to_nerfacc
 from nerfspec.render.sampling import cell_index, march_grid
-from tests.test_contraction import AABB
+from tests.test_contraction import AABB, unit_dirs
 
 
 def test_cascade_boxes_double_about_the_centre_and_level_zero_is_the_box():

@@ -3,7 +3,7 @@
 import zipfile
 from pathlib import Path
 
-from tests.test_bench import load_script
+from tests.test_bench_train import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
