@@ -148,9 +148,10 @@ SPHERE_FIELD = {"view_dirs": False, "density_activation": "trunc_exp", "gauss": 
 SPHERE_TRAIN = {"lr": 1e-2, "lr_final": 5e-3, "rays_per_step": 512, "max_steps": 200, "checkpoint_every": 200}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sphere_run(tmp_path_factory):
-    """The unit sphere (scenes/sphere.toml) at 32x32, 20 views, trained briefly."""
+    """The unit sphere (scenes/sphere.toml) at 32x32, 20 views, trained briefly (once: the mesh,
+    tsdf and video tests share it)."""
     from nerfspec.synth import make_tiny_scene
     from nerfspec.train import train
 
