@@ -93,6 +93,19 @@ def to_run_frame(cameras: Cameras, sim: Similarity) -> Cameras:
     return dataclasses.replace(cameras, c2w=sim.inverse().apply_to_poses(cameras.c2w.double()).float())
 
 
+def with_poses(split, c2w: Tensor):
+    """A copy of a loaded split (Blender or capture) whose cameras have the poses ``c2w``
+    (N, 4, 4); images shared."""
+    return dataclasses.replace(split, poses=c2w)
+
+
+def with_view_pose(split, view: int, pose: Tensor):
+    """A copy of ``split`` with view ``view``'s pose replaced by ``pose`` (4, 4)."""
+    c2w = split.poses.clone()
+    c2w[view] = pose.to(c2w)
+    return with_poses(split, c2w)
+
+
 @contextmanager
 def frozen(module: torch.nn.Module):
     """Parameters of ``module`` without gradients inside the block (restored after)."""

@@ -4,7 +4,6 @@ progress bar and the TensorBoard scalars written from it every ``train.log_every
 from __future__ import annotations
 
 import math
-import platform
 
 import torch
 from torch import Tensor
@@ -63,44 +62,3 @@ def training_scalars(summary: dict, lr: float, rays_per_step: int, occupied_frac
             "train/rays_per_step": rays_per_step, "train/occupied_fraction": occupied_fraction,
             "train/elapsed_min": elapsed_s / 60.0, "train/skipped_steps": skipped_steps,
             "train/lr_scale": lr_scale}
-
-
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo where it exists)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def run_facts(trainer) -> dict:
-    """What a trainer runs on and trains: the content of run_info.json."""
-    split, device = trainer.train_split, trainer.device
-    return {
-        "device": str(device), "device_name": (torch.cuda.get_device_name(device)
-                                               if device.type == "cuda" else cpu_name()),
-        "precision": trainer.precision, "kernels": trainer.estimator.backend,
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "encoding": trainer.cfg.field.encoding,
-        "parameters": sum(p.numel() for p in trainer.field.parameters()),
-        "dataset": {"root": str(trainer.cfg.data.root), "train_views": len(split),
-                    "width": split.width, "height": split.height},
-        "step": trainer.step, "elapsed_s": trainer.elapsed_s,
-        "rays_per_s": trainer.totals["rays"] / max(trainer.elapsed_s, 1e-9),
-        "samples_per_s": trainer.totals["samples"] / max(trainer.elapsed_s, 1e-9),
-        "peak_memory_gb": (torch.cuda.max_memory_allocated(device) / 2 ** 30 if device.type == "cuda" else None),
-        "world_size": trainer.dist.world_size if trainer.dist is not None else 1,
-    }
-
-
-def start_line(info: dict, scene_note: str = "") -> str:
-    """One line saying what is about to train, on what, from the trainer's ``describe()``."""
-    data = info["dataset"]
-    return (f"training {info['encoding']} ({info['parameters']:,} parameters) on {info['device']} "
-            f"({info['device_name']}), {info['precision']}, {info['threads']} threads, "
-            f"{info['kernels']} kernels; {data['train_views']} views of {data['width']}x{data['height']} "
-            f"from {data['root']}" + (f"; {scene_note}" if scene_note else ""))

@@ -21,7 +21,6 @@ from torch import Tensor
 from tqdm import tqdm
 
 from nerfspec.config import Config
-from nerfspec.data.blender import composite
 from nerfspec.data.dataset import is_capture, load_split
 from nerfspec.distributed import (
     DistContext,
@@ -34,8 +33,8 @@ from nerfspec.distributed import (
     rank_seed,
 )
 from nerfspec.errors import CheckpointError, DivergedError, NerfspecError
+from nerfspec.evaluate import render_and_score
 from nerfspec.fields.appearance import Appearance, appearance_enabled
-from nerfspec.metrics import psnr
 from nerfspec.models import (
     build_background_model,
     build_models,
@@ -47,14 +46,14 @@ from nerfspec.models import (
 from nerfspec.precision import resolve_precision
 from nerfspec.render.background import eval_background
 from nerfspec.render.carving import carve_empty_cells
-from nerfspec.render.renderer import render_image
 from nerfspec.run import checkpoint_paths, load_checkpoint, save_checkpoint, write_run_info
 from nerfspec.train.batching import RayBatcher, draw_background
-from nerfspec.train.early_stop import EarlyStopPolicy, resolve_mode
+from nerfspec.train.early_stop import field_query_cost, policy_for
 from nerfspec.train.faults import FaultCounter, diverged_message, restore_warning, sync_point
 from nerfspec.train.optim import build_optimizer, set_learning_rates, step_unless_nonfinite
 from nerfspec.train.poses import PoseRefinement, pose_learning_rate
-from nerfspec.train.progress import StatsWindow, bar_postfix, cpu_name, run_facts, start_line, training_scalars  # noqa: F401 (cpu_name: scripts import it from here)
+from nerfspec.train.progress import StatsWindow, bar_postfix, training_scalars
+from nerfspec.train.run_summary import describe_run, start_line
 from nerfspec.train.schedule import lr_factor, next_ray_count, run_progress
 from nerfspec.train.step import forward_backward, step_is_finite
 
@@ -102,7 +101,8 @@ class Trainer:
                            if appearance_enabled(cfg.train.appearance, is_capture(cfg.data.root)) else None)
         self.optimizer = build_optimizer(self.field, cfg.train, self.device, self.background, self.appearance,
                                          [self.poses.param_group()] if self.poses is not None else [])
-        self.early_stop = EarlyStopPolicy(resolve_mode(cfg.sampler.train_early_stop, self.device))
+        self.early_stop = policy_for(cfg.sampler.train_early_stop, self.device, lambda: field_query_cost(
+            self.field, self.estimator.aabb, max(cfg.train.target_samples, 1 << 16)))
         self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
         if dist_ctx is not None:
             broadcast_state(self.field)
@@ -136,7 +136,7 @@ class Trainer:
 
     def describe(self) -> dict:
         """What this run runs on and trains: the content of run_info.json."""
-        return run_facts(self)
+        return describe_run(self)
 
     def start_line(self) -> str:
         """One line saying what is about to train, on what."""
@@ -311,12 +311,11 @@ class Trainer:
     def validation_image(self) -> tuple[float, Tensor] | None:
         if self.val_split is None:
             return None
-        split, cfg = self.val_split, self.cfg
+        cfg = self.cfg
         self.field.eval()
-        out = render_image(self.field, self.estimator, split.cameras, 0,
-                           eval_background(cfg.data.eval_background, self.background), cfg.eval.chunk_rays)
-        target = composite(split.image(0).float() / 255.0, out["background"])
-        return psnr(out["rgb"], target), torch.cat([out["rgb"], target], dim=1)
+        view = render_and_score(self.field, self.estimator, self.val_split, 0,
+                                eval_background(cfg.data.eval_background, self.background), cfg.eval.chunk_rays)
+        return view.psnr, torch.cat([view.out["rgb"], view.target], dim=1)
 
     # -- the loop ------------------------------------------------------------------------
     def fit(self, writer=None, on_step=None) -> TrainResult:

@@ -1,12 +1,11 @@
-"""``nerfspec perturb``: the command line of BARF's synthetic protocol (registered by
-``nerfspec.cli``)."""
+"""``nerfspec perturb``: a copy of a scene with noisy training poses, BARF's synthetic protocol."""
 
 from __future__ import annotations
 
 from nerfspec.errors import NerfspecError
 
 
-def add_perturb_parser(sub) -> None:
+def add_parser(sub) -> None:
     """The ``perturb`` subcommand on the CLI's subparsers."""
     p = sub.add_parser("perturb", help="copy a scene with noisy training poses (BARF's protocol)",
                        description="Write a copy of a scene (Blender or capture) whose training poses carry "
@@ -25,7 +24,7 @@ def add_perturb_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace OUT when it is an earlier perturbed copy")
 
 
-def run_perturb(args) -> int:
+def run(args) -> int:
     from nerfspec.poses.perturb import Noise, perturb_scene
 
     for flag, value in (("--sigma", args.sigma), ("--rotation-deg", args.rotation_deg),
