@@ -196,9 +196,13 @@ def _add_mesh(sub) -> None:
     p.add_argument("--tsdf-trunc", default="4", help="tsdf: truncation distance in voxels (default 4)")
     p.add_argument("--tsdf-opacity", default="0.5", help="tsdf: pixels of at least this opacity have a surface "
                    "(their expected depth); the others see background (default 0.5)")
-    p.add_argument("--cull", default="silhouette", help="drop faces no training view constrains: silhouette "
-                   "(outside every view frustum, or seen against the background of some view's alpha, "
-                   "default), frustum (outside every view frustum only) or none")
+    p.add_argument("--cull", default="silhouette", help="drop faces no training view constrains: depth "
+                   "(besides silhouette's, faces behind the surface that every view looking there renders: "
+                   "the inside of solids, undersides no camera saw), silhouette (outside every view frustum, "
+                   "or seen against the background of some view's alpha, default), frustum (outside every "
+                   "view frustum only) or none")
+    p.add_argument("--depth-margin", default="2", help="depth cull: how far behind a view's rendered surface a "
+                   "face still counts as seen, in voxels (default 2)")
     p.add_argument("--min-component", default="0.005", help="drop connected pieces with fewer than this share "
                    "of the faces (default 0.005; 0 keeps all)")
     p.add_argument("--bbox", nargs=6, metavar=("XMIN", "YMIN", "ZMIN", "XMAX", "YMAX", "ZMAX"),
@@ -503,6 +507,7 @@ def cmd_mesh(args) -> int:
     if args.cull not in CULL_RULES:
         raise NerfspecError(f"--cull must be one of {', '.join(CULL_RULES)}, got {args.cull!r}")
     clean = CleanSpec(args.cull, num("--min-component", args.min_component, float, 0.0, 1.0))
+    depth_margin = num("--depth-margin", args.depth_margin, float, 0.0)
     bbox = [num("--bbox", v, float) for v in args.bbox] if args.bbox else None
     if bbox is not None:
         meshing.check_bbox(bbox)
@@ -516,6 +521,9 @@ def cmd_mesh(args) -> int:
     fmt = meshing.output_format(out or Path("mesh"), args.format)
     run = load_run(args.run_dir, args.device)
     out = out or run.run_dir / "mesh" / f"mesh.{fmt}"
+    box = meshing.check_bbox(run.cfg.data.aabb if bbox is None else bbox)
+    voxel = float((box[3:] - box[:3]).max()) / (ex.resolution - 1)
+    clean.depth_margin = depth_margin * voxel
     views = load_split(run.cfg.data, "train") if (ex.method == "tsdf" or clean.cull != "none" or args.eval) else None
     t0 = time.perf_counter()
     mesh, timings = meshing.extract_mesh(run, bbox=bbox, keep_largest=args.keep_largest,
@@ -525,18 +533,17 @@ def cmd_mesh(args) -> int:
     seconds = time.perf_counter() - t0
     meshing.write_mesh(mesh, out, fmt)
     components = count_components(mesh)
-    box = meshing.check_bbox(run.cfg.data.aabb if bbox is None else bbox)
-    voxel = float((box[3:] - box[:3]).max()) / (ex.resolution - 1)
     print(f"{out}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces, {components} components, "
           f"watertight {mesh.is_watertight}")
     print(f"{ex.method} extraction in {seconds:.1f} s at {ex.resolution}^3, voxel {voxel:.4f} "
           f"({timings['queries']} {'density queries' if ex.method == 'density' else 'depth pixels'}, "
-          f"{timings['density_s']:.1f} s; marching cubes and cleaning {timings['marching_cubes_s']:.1f} s; "
-          f"colours {timings['colours_s']:.1f} s)")
+          f"{timings['density_s']:.1f} s; depth maps {timings['depth_maps_s']:.1f} s; marching cubes and "
+          f"cleaning {timings['marching_cubes_s']:.1f} s; colours {timings['colours_s']:.1f} s)")
     report = timings["cleaning"]
     print(f"cleaning ({clean.cull}, components under {clean.min_component:g} of the faces): "
           f"{report['removed_outside_frusta']} faces outside every frustum, {report['removed_by_silhouettes']} "
-          f"on a silhouette's background, {report['removed_small_components']} in small pieces removed; "
+          f"on a silhouette's background, {report['removed_behind_depth']} behind every view's rendered surface, "
+          f"{report['removed_small_components']} in small pieces removed; "
           f"{report['components_before']} -> {report['components_after']} components")
     metrics = {"method": ex.method, "threshold": ex.threshold, "resolution": ex.resolution, "voxel": voxel,
                "mesh": str(out), "vertices": len(mesh.vertices), "faces": len(mesh.faces),

@@ -167,8 +167,76 @@ def test_tsdf_mesh_of_the_sphere_run_has_its_radius(sphere_run, tmp_path):  # no
                                         "removed_small_components", "components_before", "components_after"}
 
 
+def depth_of_unit_sphere(cams: Cameras) -> torch.Tensor:
+    """(N, H, W) distance along each pixel's unit ray to the unit sphere, inf on a miss."""
+    hit = visibility.analytic_first_hit(unit_sphere_shapes())
+    maps = []
+    for k in range(len(cams)):
+        origins, dirs = cams.image_rays(k)
+        maps.append(torch.from_numpy(hit(origins[0].double().numpy(), dirs.double().numpy())).float())
+    return torch.stack(maps).reshape(len(cams), cams.height, cams.width)
+
+
+def test_seen_in_depth_maps_up_to_the_margin():
+    cams = camera_at((0.0, 0.0, 3.0))
+    depth = torch.full((1, SIZE, SIZE), 3.0)  # distance 3 along every ray: through the origin on the axis
+    pts = np.array([[0.0, 0.0, 0.5], [0.0, 0.0, -0.01], [0.0, 0.0, -0.05], [5.0, 0.0, 0.0]])
+    assert visibility.seen_in_depth_maps(pts, cams, depth, 0.02, spread=0).tolist() == [True, True, False, False]
+    background = torch.full_like(depth, float("inf"))  # a view seeing nothing there sees all it looks at
+    assert visibility.seen_in_depth_maps(pts, cams, background, 0.02).tolist() == [True, True, True, False]
+
+
+def test_seen_in_depth_maps_takes_the_far_side_of_a_depth_edge():
+    """Columns 0..15 render a surface at distance 2, columns 16.. background: a point at distance
+    3 on column 15's ray is hidden for that pixel alone, seen through its background neighbour."""
+    cams = camera_at((0.0, 0.0, 3.0))
+    depth = torch.full((1, SIZE, SIZE), float("inf"))
+    depth[:, :, :16] = 2.0
+    origins, dirs = cams.rays(torch.tensor([0, 0]), torch.tensor([15, 10]), torch.tensor([16, 16]))
+    pts = (origins + 3.0 * dirs).double().numpy()
+    assert visibility.seen_in_depth_maps(pts, cams, depth, 0.02, spread=0).tolist() == [False, False]
+    assert visibility.seen_in_depth_maps(pts, cams, depth, 0.02, spread=1).tolist() == [True, False]
+
+
+def test_depth_rule_drops_what_is_behind_the_rendered_surface():
+    """A unit sphere with a smaller one inside it, seen by one camera above: the inner sphere and
+    the outer one's far side are behind the surface the camera renders; its near cap stays."""
+    outer = trimesh.creation.icosphere(subdivisions=3)
+    inner = trimesh.creation.icosphere(subdivisions=2, radius=0.5)
+    mesh = trimesh.util.concatenate([outer, inner])
+    cams = Cameras.pinhole(look_at(torch.tensor([0.0, 0.0, 4.0], dtype=torch.float64)).float()[None], 128, 128, 160.0)
+    out, report = cleaning.clean_mesh(mesh, cleaning.CleanSpec("depth", depth_margin=0.02), cams,
+                                      depths=depth_of_unit_sphere(cams))
+    kept = np.asarray(out.triangles_center)
+    assert np.linalg.norm(kept, axis=1).min() > 0.9  # nothing of the inner sphere
+    assert kept[:, 2].min() > -0.05  # it sees the cap z > 1/4; within a pixel of the outline, down to the equator
+    cap = np.asarray(outer.triangles_center)[:, 2] > 0.5  # 5 pixels inside the outline and more: all kept
+    assert (np.linalg.norm(kept[:, None] - np.asarray(outer.triangles_center)[cap][None], axis=2).min(axis=0)
+            < 1e-9).all()
+    assert report["removed_behind_depth"] == len(mesh.faces) - len(out.faces)
+    assert report["removed_outside_frusta"] == 0 and report["components_after"] == 1
+    _, report = cleaning.clean_mesh(mesh, cleaning.CleanSpec("frustum"), cams)
+    assert report["removed_behind_depth"] == 0
+    with pytest.raises(ValueError, match="depth maps"):
+        cleaning.clean_mesh(mesh, cleaning.CleanSpec("depth"), cams)
+
+
+def test_depth_cull_of_the_sphere_run_keeps_the_sphere(sphere_run, tmp_path):  # noqa: F811
+    out = tmp_path / "depth.ply"
+    rc = main(["mesh", str(sphere_run), "--resolution", "48", "--threshold", "5", "--cull", "depth",
+               "--out", str(out), "--metrics", str(tmp_path / "m.json"), "--no-colours"])
+    assert rc == 0
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    report = metrics["cleaning"]
+    assert report["cull"] == "depth" and report["depth_margin"] == pytest.approx(2 * 3.0 / 47, rel=1e-3)
+    mesh = trimesh.load(out, force="mesh", process=False)
+    norms = np.linalg.norm(mesh.vertices, axis=1)
+    assert norms.mean() == pytest.approx(1.0, rel=0.05) and report["faces_after"] > 0.8 * report["faces_before"]
+
+
 @pytest.mark.parametrize("args", [["--method", "poisson"], ["--cull", "hull"], ["--min-component", "2"],
-                                  ["--tsdf-trunc", "0"], ["--tsdf-opacity", "0"]])
+                                  ["--tsdf-trunc", "0"], ["--tsdf-opacity", "0"],
+                                  ["--depth-margin", "-1"]])
 def test_bad_mesh_options_are_one_line_exit_2(args, tmp_path, capsys):
     assert main(["mesh", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err
