@@ -1,6 +1,7 @@
 """Markdown table of scripts/geometry_table.sh's runs: one row per scene, field, regulariser,
-extractor and cleaning, with the mesh's F-score@tau (precision / recall) on the visible and the
-F-score on the full ground-truth surface, Chamfer-L1, components and the run's test PSNR.
+extractor and cleaning, with the mesh's F-score@tau (precision / recall) on the visible surface,
+the visible precision by the true surface's occlusion, the F-score on the full ground-truth
+surface, Chamfer-L1, components and the run's test PSNR.
 
 Reads OUT/<scene>_<field>_<reg>/eval_test/metrics.json (PSNR) and
 OUT/<scene>_<field>_<reg>/meshes/<method>_<cleaning>.json (written by nerfspec mesh --eval;
@@ -19,8 +20,8 @@ METHODS = {"density": "marching cubes", "tsdf": "TSDF"}
 CLEANINGS = ("raw", "silhouette", "depth")
 # run-name suffix -> the regularisers it trains with (scripts/geometry_table.sh reg_settings)
 REGULARISERS = {"off": "none", "on": "both", "dist": "distortion", "bg": "background"}
-HEADER = ("| scene | field | regulariser | extractor | cleaning | F visible (P / R) | F full | Chamfer-L1 "
-          "| components | faces removed | test PSNR | steps |")
+HEADER = ("| scene | field | regulariser | extractor | cleaning | F visible (P / R) | P true occl. | F full "
+          "| Chamfer-L1 | components | faces removed | test PSNR | steps |")
 
 
 def _load(path: Path) -> dict | None:
@@ -50,7 +51,8 @@ def rows(out: Path) -> list[str]:
                 lines.append(
                     f"| {scene} | {field} | {REGULARISERS.get(reg, reg)} | {METHODS[method]} {m.get('resolution')}^3 "
                     f"| {clean} | {_num(m.get('visible_fscore'), '.3f')} ({_num(m.get('visible_precision'), '.3f')} / "
-                    f"{_num(m.get('visible_recall'), '.3f')}) | {_num(m.get('fscore'), '.3f')} "
+                    f"{_num(m.get('visible_recall'), '.3f')}) | {_num(m.get('visible_precision_true_occlusion'), '.3f')} "
+                    f"| {_num(m.get('fscore'), '.3f')} "
                     f"| {_num(m.get('chamfer_l1'), '.4f')} | {m.get('components')} | {removed} "
                     f"| {_num(ev.get('psnr'), '.2f')} | {ev.get('step', '-')} |")
     return lines

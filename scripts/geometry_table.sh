@@ -8,9 +8,10 @@
 #   hashgrid: configs/demo.toml (the demo's settings); other fields: configs/geometry.toml.
 # Usage: scripts/geometry_table.sh [MINUTES] [FIELD ...]        (default: 5 gauss hashgrid)
 # Environment: SCENES (default "default geometry"), REGS (default "off on dist bg" for hashgrid,
-# "off on" for the others), STAGE (train | mesh | all, default all), RETRAIN=1 trains again runs
-# that already have a checkpoint. A run's training is skipped when it has one, so the mesh stage
-# reuses the same checkpoints.
+# "off on" for the others), METHODS (default "density tsdf"), CLEANINGS (default "raw silhouette
+# depth"), STAGE (train | mesh | all, default all), RETRAIN=1 trains again runs that already have
+# a checkpoint, REMESH=1 meshes again meshes that already have metrics. A run's training is
+# skipped when it has one, so the mesh stage reuses the same checkpoints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/table_common.sh
@@ -44,7 +45,8 @@ train_run() {  # train_run FIELD SCENE:REG
   read -r -a extra <<< "$(reg_settings "$reg")"
   OMP_NUM_THREADS=1 "$bin" train "$(config_of "$f")" --force --eval --max-minutes "$minutes" \
       --set field.encoding="$f" --set data.root="outputs/scenes/$scene" --set output_dir="$out" \
-      --set name="$name" --set train.threads=1 "${extra[@]}" > "outputs/logs/gt_$name.train.log" 2>&1
+      --set name="$name" --set train.threads=1 --set eval.every=1 "${extra[@]}" \
+      > "outputs/logs/gt_$name.train.log" 2>&1
 }
 
 # the cleaning variants: raw, the silhouette rule, the depth rule (both with the small-piece rule)
@@ -59,8 +61,8 @@ clean_options() {
 mesh_run() {  # mesh_run FIELD SCENE:REG: every extractor x cleaning into RUN/meshes/
   local f=$1 scene=${2%%:*} reg=${2##*:} method clean opts
   local run="$out/${scene}_${f}_${reg}"
-  for method in density tsdf; do
-    for clean in raw silhouette depth; do
+  for method in ${METHODS:-density tsdf}; do
+    for clean in ${CLEANINGS:-raw silhouette depth}; do
       [ -f "$run/meshes/${method}_$clean.json" ] && [ -z "${REMESH:-}" ] && continue
       read -r -a opts <<< "$(clean_options "$clean")"
       OMP_NUM_THREADS=1 "$bin" mesh "$run" --method "$method" --eval "${opts[@]}" \

@@ -10,6 +10,7 @@ CLEANED = {"method": "density", "threshold": 10.0, "resolution": 256, "voxel": 3
                         "removed_by_silhouettes": 31, "removed_behind_depth": 5, "removed_small_components": 400,
                         "components_before": 839, "components_after": 1},
            "fscore_tau": 0.02, "visible_fscore": 0.912, "visible_precision": 0.94, "visible_recall": 0.886,
+           "visible_precision_true_occlusion": 0.951,
            "fscore": 0.55}
 
 
@@ -60,6 +61,6 @@ def test_geometry_table_rows_from_run_folders(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 4 and out == (tmp_path / "table.md").read_text().splitlines()
     assert out[2] == ("| default | hashgrid | both | marching cubes 256^3 | silhouette | 0.912 (0.940 / 0.886) "
-                      "| 0.550 | 0.0123 | 1 | 443 | 28.43 | 1116 |")
+                      "| 0.951 | 0.550 | 0.0123 | 1 | 443 | 28.43 | 1116 |")
     assert "| TSDF 256^3 | raw |" in out[3] and "| - | 5 | 0 |" in out[3]
     assert table.main(["x", str(tmp_path / "none")]) == 2

@@ -12,9 +12,11 @@ from torch import Tensor
 
 from nerfspec.cameras import Cameras
 from nerfspec.errors import NerfspecError
-from nerfspec.export import geometry, visibility
+from nerfspec.export import geometry, visibility, zbuffer
 from nerfspec.export.mesh import box_corners
 from nerfspec.models import LoadedRun
+
+OCCLUSION_SCALE = 2  # z-buffer samples per pixel and axis for the mesh's own occlusion
 
 
 def grid_lookup(grid: np.ndarray, bbox: Tensor, points: np.ndarray) -> np.ndarray:
@@ -39,19 +41,30 @@ def surface_scores(d_pred: np.ndarray, d_gt: np.ndarray, tau: float, prefix: str
             f"{prefix}precision": precision, f"{prefix}recall": recall}
 
 
-def visible_scores(pred_pts: np.ndarray, gt_pts: np.ndarray, d_pred: np.ndarray, d_gt: np.ndarray,
-                   cameras: Cameras, shapes: list, tau: float) -> dict:
-    """The scores of ``surface_scores`` restricted to what the training cameras see (the rule of
-    ``nerfspec.export.visibility``, occlusion by the analytic ``shapes``, tolerance tau):
-    precision over the seen predicted points against the whole true surface, recall over the
-    seen true points against the whole prediction (a correct point next to an unseen part
-    still counts). Also the seen share of each point set ("gt_seen_fraction", "pred_seen_fraction")."""
+def visible_scores(mesh: trimesh.Trimesh, pred_pts: np.ndarray, gt_pts: np.ndarray, d_pred: np.ndarray,
+                   d_gt: np.ndarray, cameras: Cameras, shapes: list, tau: float) -> dict:
+    """The scores of ``surface_scores`` on what the training cameras see of each surface (the
+    rule of ``nerfspec.export.visibility``, tolerance tau): recall over the true points that some
+    camera sees past the true surface (occlusion by the analytic ``shapes``), precision over
+    the predicted points that some camera sees past the predicted surface (occlusion by
+    ``mesh`` itself, ``zbuffer.seen_unoccluded_by_mesh``), each against the whole of the other
+    surface (a correct point next to an unseen part still counts). A face no camera sees on the
+    mesh, however wrong (the inside of a solid, an underside closed where no camera looked),
+    counts for neither; a face a camera sees counts wherever it lies, in front of the true
+    surface or sunk behind it.
+
+    Also the seen share of each point set ("gt_seen_fraction", "pred_seen_fraction") and the
+    precision over the predicted points that a camera would see past the *true* surface
+    ("visible_precision_true_occlusion"): that rule leaves out predicted surface sunk more than
+    tau behind the true one, so it favours surfaces that err inwards."""
     hit = visibility.analytic_first_hit(shapes)
     seen_gt = visibility.seen_points(gt_pts, cameras, hit, tau)
-    seen_pred = visibility.seen_points(pred_pts, cameras, hit, tau) if len(pred_pts) else np.zeros(0, bool)
+    seen_pred = zbuffer.seen_unoccluded_by_mesh(pred_pts, cameras, mesh.vertices, mesh.faces, tau, OCCLUSION_SCALE)
     out = surface_scores(d_pred[seen_pred], d_gt[seen_gt], tau, "visible_")
+    true_occ = visibility.seen_points(pred_pts, cameras, hit, tau) if len(pred_pts) else np.zeros(0, bool)
     out.update(gt_seen_fraction=float(seen_gt.mean()),
-               pred_seen_fraction=float(seen_pred.mean()) if len(seen_pred) else None)
+               pred_seen_fraction=float(seen_pred.mean()) if len(seen_pred) else None,
+               visible_precision_true_occlusion=float((d_pred[true_occ] < tau).mean()) if true_occ.any() else None)
     return out
 
 
@@ -118,9 +131,10 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
         gt_occ = geometry.winding_number(x.numpy(), gt.vertices, gt.faces) > 0.5
         gt_source = "winding number of mesh.ply > 0.5"
     if shapes is not None and cameras is not None:
-        metrics.update(visible_scores(pred_pts, gt_pts, d_pred, d_gt, cameras, shapes, tau))
-        metrics["visible_rule"] = (f"points some training camera sees, unoccluded by the analytic scene "
-                                   f"within {tau:g} ({len(cameras)} views)")
+        metrics.update(visible_scores(mesh, pred_pts, gt_pts, d_pred, d_gt, cameras, shapes, tau))
+        metrics["visible_rule"] = (f"points some training camera sees within {tau:g} past their own surface: "
+                                   f"true points occluded by the analytic scene, mesh points by the mesh "
+                                   f"({len(cameras)} views)")
     metrics.update({
         "fscore_tau": tau,
         "iou": geometry.volume_iou(pred_occ, gt_occ),

@@ -72,11 +72,13 @@ def seen_points(points: np.ndarray, cameras: Cameras, first_hit: FirstHit, tol: 
 
 
 def seen_in_depth_maps(points: np.ndarray, cameras: Cameras, depths: torch.Tensor, tol: float,
-                       spread: int = 1) -> np.ndarray:
+                       spread: int = 1, scale: int = 1) -> np.ndarray:
     """(Q,) bool: some view k has the point in its frustum and no farther from its centre c_k
     than the first surface it renders there: |x - c_k| <= max D_k + tol over the
-    (2 spread + 1)^2 pixels around x's nearest pixel. depths (N, H, W): distance along each
-    pixel's unit ray, inf where the view sees background (every point in front of it is seen)."""
+    (2 spread + 1)^2 samples around x's nearest sample. depths (N, H scale, W scale): distance
+    along each sample's unit ray (``scale`` samples per pixel and axis, at the positions of
+    ``nerfspec.export.zbuffer``), inf where the view sees background (every point in front of
+    it is seen)."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     far = torch.nn.functional.max_pool2d(depths.float()[:, None], 2 * spread + 1, stride=1,
                                          padding=spread)[:, 0].numpy() if spread > 0 else depths.numpy()
@@ -87,8 +89,8 @@ def seen_in_depth_maps(points: np.ndarray, cameras: Cameras, depths: torch.Tenso
             break
         i, j, ok = project_into(pts[rest], cameras, k)
         rest, i, j = rest[ok], i[ok], j[ok]
-        ii = np.clip(np.rint(i).astype(np.int64), 0, far.shape[2] - 1)
-        jj = np.clip(np.rint(j).astype(np.int64), 0, far.shape[1] - 1)
+        ii = np.clip(np.floor((i + 0.5) * scale).astype(np.int64), 0, far.shape[2] - 1)
+        jj = np.clip(np.floor((j + 0.5) * scale).astype(np.int64), 0, far.shape[1] - 1)
         dist = np.linalg.norm(pts[rest] - cameras.c2w[k, :3, 3].double().numpy(), axis=1)
         seen[rest[dist <= far[k, jj, ii] + tol]] = True
     return seen
