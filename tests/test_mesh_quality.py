@@ -119,6 +119,23 @@ def test_a_seen_surface_off_the_truth_counts_inwards_as_outwards(radius):
         assert out["visible_precision_true_occlusion"] == 0.0
 
 
+def test_mesh_samples_match_the_true_surface_density():
+    assert mesh_eval.pred_sample_count(26.0, 13.0, 1000) == 2000  # twice the area, twice the points
+    assert mesh_eval.pred_sample_count(6.5, 13.0, 1000) == 500
+    assert mesh_eval.pred_sample_count(1e3, 13.0, 1000) == 4000 and mesh_eval.pred_sample_count(1e-3, 13.0, 1000) == 100
+    # at equal density a mesh's recall does not depend on the hidden faces it also holds
+    gt = trimesh.creation.icosphere(subdivisions=4)
+    shell = trimesh.creation.icosphere(subdivisions=4, radius=1.01)
+    hidden = trimesh.util.concatenate([shell, trimesh.creation.icosphere(subdivisions=4, radius=0.5)])
+    gt_pts = np.asarray(trimesh.sample.sample_surface(gt, 3000, seed=1)[0])
+    recall = []
+    for pred in (shell, hidden):
+        n = mesh_eval.pred_sample_count(pred.area, gt.area, 3000)
+        pts = np.asarray(trimesh.sample.sample_surface(pred, n, seed=0)[0])
+        recall.append((geometry.nearest_distances(gt_pts, pts) < 0.04).mean())
+    assert abs(recall[0] - recall[1]) < 0.01, recall
+
+
 def two_spheres() -> trimesh.Trimesh:
     """A unit sphere at the origin and a small one at (0, 0, 2.5)."""
     big = trimesh.creation.icosphere(subdivisions=3)

@@ -68,6 +68,18 @@ def visible_scores(mesh: trimesh.Trimesh, pred_pts: np.ndarray, gt_pts: np.ndarr
     return out
 
 
+def pred_sample_count(mesh_area: float, gt_area: float, samples: int) -> int:
+    """Points to sample on a mesh of ``mesh_area`` for the density of ``samples`` points on the
+    true surface's ``gt_area``: samples * mesh_area / gt_area, within [samples / 10, 4 samples].
+
+    A point's distance to the other surface is measured to that surface's nearest sample, so
+    the samples' spacing inflates it (a miss just inside tau); at equal density the inflation is
+    the same for every mesh, and recall does not rise merely because cleaning shrank a mesh."""
+    if gt_area <= 0:
+        return samples
+    return int(min(4 * samples, max(samples // 10, round(samples * mesh_area / gt_area))))
+
+
 def _load_ground_truth(root: Path) -> tuple[Path, trimesh.Trimesh]:
     gt_path = root / "mesh.ply"
     if not gt_path.is_file():
@@ -87,7 +99,9 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
     ground truth (``data.root/mesh.ply``); with the training ``cameras`` and the generator's
     ``scene.toml``, the same surface scores on what those cameras see ("visible_*").
 
-    Surfaces: ``samples`` area-uniform points on each mesh. IoU: ``samples`` uniform points in
+    Surfaces: ``samples`` area-uniform points on the true surface and as many per unit area on
+    the mesh (``pred_sample_count``), so that a large mesh (uncleaned, with its hidden inner
+    faces) is measured as finely as a cleaned one. IoU: ``samples`` uniform points in
     the data box; predicted occupancy ("iou") is the solid {sigma > threshold} of the mesh's
     grid ``volume`` over ``volume_bbox`` (above ``volume_level``, default ``threshold``: the
     density grid, or a fused TSDF's 1 - d) with hollow interiors filled (a NeRF only needs
@@ -102,7 +116,8 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
     gt_path, gt = _load_ground_truth(root)
     gt_pts = np.asarray(trimesh.sample.sample_surface(gt, samples, seed=seed + 1)[0])
     if len(mesh.faces):
-        pred_pts = np.asarray(trimesh.sample.sample_surface(mesh, samples, seed=seed)[0])
+        n_pred = pred_sample_count(float(mesh.area), float(gt.area), samples)
+        pred_pts = np.asarray(trimesh.sample.sample_surface(mesh, n_pred, seed=seed)[0])
         d_pred, d_gt = geometry.nearest_distances(pred_pts, gt_pts), geometry.nearest_distances(gt_pts, pred_pts)
     else:  # no surface at this threshold (e.g. a field too blurred to reach it): no distance
         pred_pts, d_pred, d_gt = np.zeros((0, 3)), np.zeros(0), np.full(len(gt_pts), np.inf)
@@ -139,7 +154,7 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
         "fscore_tau": tau,
         "iou": geometry.volume_iou(pred_occ, gt_occ),
         "iou_density": geometry.volume_iou(density_occ, gt_occ),
-        "surface_samples": samples, "iou_samples": samples,
+        "surface_samples": samples, "mesh_surface_samples": len(pred_pts), "iou_samples": samples,
         "iou_occupancy_pred": (f"mesh grid > {threshold if volume_level is None else volume_level:g}, cavities filled"
                                if volume is not None
                                else f"density > {threshold}"), "iou_occupancy_gt": gt_source,
