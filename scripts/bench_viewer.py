@@ -27,7 +27,7 @@ from pathlib import Path
 from nerfspec.config import load_config
 from nerfspec.models import load_run
 from nerfspec.train import train
-from nerfspec.train.trainer import cpu_name
+from nerfspec.cpu import cpu_name
 from nerfspec.viewer.frames import Refinement
 from nerfspec.viewer.live import TrainingHook, open_run_viewer, training_refinement
 from nerfspec.viewer.server import Viewer

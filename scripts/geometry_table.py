@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from nerfspec.export.mesh_summary import REMOVED_KEYS
+from nerfspec.run_layout import eval_metrics_path
 
 METHODS = {"density": "marching cubes", "tsdf": "TSDF"}
 CLEANINGS = ("raw", "silhouette", "depth")
@@ -40,7 +41,7 @@ def rows(out: Path) -> list[str]:
     lines = []
     for run in sorted(p for p in out.iterdir() if p.is_dir() and (p / "meshes").is_dir()):
         scene, field, reg = (run.name.split("_", 2) + ["", ""])[:3]
-        ev = _load(run / "eval_test" / "metrics.json") or {}
+        ev = _load(eval_metrics_path(run, "test")) or {}
         for method in METHODS:
             for clean in CLEANINGS:
                 m = _load(run / "meshes" / f"{method}_{clean}.json")
