@@ -28,10 +28,10 @@ def add_parser(sub) -> None:
     p.add_argument("--tsdf-trunc", default="4", help="tsdf: truncation distance in voxels (default 4)")
     p.add_argument("--tsdf-opacity", default="0.5", help="tsdf: pixels of at least this opacity have a surface "
                    "(their expected depth); the others see background (default 0.5)")
-    p.add_argument("--cull", default="silhouette", help="drop faces no training view constrains: depth "
+    p.add_argument("--cull", default="depth", help="drop faces no training view constrains: depth "
                    "(besides silhouette's, faces behind the surface that every view looking there renders: "
-                   "the inside of solids, undersides no camera saw), silhouette (outside every view frustum, "
-                   "or seen against the background of some view's alpha, default), frustum (outside every "
+                   "the inside of solids, undersides no camera saw; default), silhouette (outside every view "
+                   "frustum, or seen against the background of some view's alpha), frustum (outside every "
                    "view frustum only) or none")
     p.add_argument("--depth-margin", default="2", help="depth cull: how far behind a view's rendered surface a "
                    "face still counts as seen, in voxels (default 2)")
