@@ -4,7 +4,7 @@ The public API, imported on first use (PEP 562), so ``import nerfspec`` stays ch
 
     cfg = nerfspec.load_config("configs/demo.toml", [])
     run = nerfspec.load_run("outputs/demo/run")
-    video = nerfspec.render_video(run)
+    video = nerfspec.render_video(run, run.cfg.data)
 """
 
 from importlib import import_module

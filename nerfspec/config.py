@@ -16,19 +16,18 @@ impossible value names the key, and each problem is one line (``ConfigError``).
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-import types
-import typing
 from dataclasses import dataclass
 from dataclasses import field as _field
 from pathlib import Path
 from typing import Any
 
+# TOML files, overrides and the value checks are config_values.py's; dump_toml and parse_override
+# are imported here too, as part of this module's interface
+from nerfspec.config_values import apply_overrides, build_dataclass, dump_toml, parse_override, read_toml  # noqa: F401
+from nerfspec.config_values import check_choice as _choice
+from nerfspec.config_values import check_non_negative as _non_negative
+from nerfspec.config_values import check_positive as _positive
+from nerfspec.config_values import check_similarity as _similarity
 from nerfspec.errors import ConfigError
 
 ENCODINGS = ("none", "basic", "pe", "gauss", "rffca", "hashgrid")
@@ -241,17 +240,25 @@ class SamplerConfig:
     occ_ema_decay: float = 0.95
     update_every: int = 16  # steps between occupancy updates
     update_cells: int = 16384  # cells re-evaluated per update (a random subset)
+    # points per density call of an update (0: automatic: 65536 on the CPU, where the field's
+    # working set stays in cache; 2^20 on a GPU, so the update is a few large launches)
+    update_chunk: int = 0
     warmup_steps: int = 0  # before this step every cell is re-evaluated at each update
     backend: str = "auto"  # kernels: auto (nerfacc's on CUDA when they build) | torch | nerfacc
     carve: bool = True  # start with cells that a training view sees as background empty
     early_stop_round: int = -1  # samples per ray per front-to-back density round (0: one pass; -1: 16 on the CPU, 0 on a GPU)
-    train_early_stop: str = "auto"  # training: separate (no-grad density pass, then the kept samples) | fused (one pass with gradients) | none | adaptive (separate or none, by what it saves) | auto (adaptive on the CPU, separate on a GPU)
+    # rendering without gradients (eval, video, mesh, viewer): front-to-back passes over a chunk
+    # of rays, one host wait each; 0: rounds of 8 samples per ray until every ray is done (the
+    # CPU's choice, where a wait costs nothing); -1: 0 on the CPU, 3 on a GPU
+    render_passes: int = -1
+    train_early_stop: str = "auto"  # training: separate (no-grad density pass, then the kept samples) | fused (one pass with gradients) | none | adaptive (separate or none, by what it saves) | auto (adaptive; on a GPU its cost model is measured on the device)
 
     def validate(self) -> None:
         _positive("sampler.grid_resolution", self.grid_resolution)
         _positive("sampler.render_step_size", self.render_step_size)
         _positive("sampler.update_every", self.update_every)
         _positive("sampler.update_cells", self.update_cells)
+        _non_negative("sampler.update_chunk", self.update_chunk)
         if not 0 <= self.cascades <= 8:
             raise ConfigError(f"sampler.cascades must be in 0..8 (0: automatic), got {self.cascades!r}")
         if self.cone_angle < 0 and self.cone_angle != -1.0:
@@ -267,6 +274,8 @@ class SamplerConfig:
         _choice("sampler.train_early_stop", self.train_early_stop, ("auto", "adaptive", "separate", "fused", "none"))
         if self.early_stop_round < -1:
             raise ConfigError("sampler.early_stop_round must be >= -1 (-1: automatic)")
+        if self.render_passes < -1:
+            raise ConfigError("sampler.render_passes must be >= -1 (-1: automatic)")
 
 
 @dataclass
@@ -349,125 +358,13 @@ class Config:
         return self
 
 
-def _positive(key: str, value: float) -> None:
-    if not value > 0:
-        raise ConfigError(f"{key} must be > 0, got {value!r}")
-
-
-def _non_negative(key: str, value: float) -> None:
-    if not value >= 0:
-        raise ConfigError(f"{key} must be >= 0, got {value!r}")
-
-
-def _similarity(key: str, values: list[float]) -> None:
-    """Empty, or a row-major 4x4 s R | t with s > 0, R a rotation and last row 0 0 0 1."""
-    if not values:
-        return
-    if len(values) != 16:
-        raise ConfigError(f"{key} must be empty or 16 numbers (a row-major 4x4), got {len(values)}")
-    m = [values[4 * r:4 * r + 4] for r in range(4)]
-    a = [row[:3] for row in m[:3]]
-    gram = [[sum(a[k][i] * a[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
-    s2 = gram[0][0]
-    det = (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
-           + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]))
-    similar = s2 > 0 and det > 0 and all(abs(gram[i][j] - (s2 if i == j else 0.0)) <= 1e-4 * s2
-                                         for i in range(3) for j in range(3))
-    if not similar or m[3] != [0.0, 0.0, 0.0, 1.0]:
-        raise ConfigError(f"{key} must be a scaled rotation plus translation (last row 0 0 0 1)")
-
-
-def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        hint = difflib.get_close_matches(str(value), allowed, n=1)
-        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}{extra}")
-
-
-def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _coerce(key: str, value: Any, annotation: Any) -> Any:
-    """Check ``value`` against a dataclass field's annotation, converting int -> float."""
-    origin = typing.get_origin(annotation)
-    if dataclasses.is_dataclass(annotation):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key} must be a table, got {type(value).__name__}")
-        return _build(annotation, value, key + ".")
-    if origin is list:
-        (item,) = typing.get_args(annotation)
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key} must be a list, got {type(value).__name__}")
-        return [_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
-    if origin in (typing.Union, types.UnionType):
-        raise ConfigError(f"{key}: unsupported union type")
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if annotation is float and isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{key} must be a finite number, got {value!r}")
-    if annotation in (int, float, str, bool) and not (
-        isinstance(value, annotation) and not (annotation is int and isinstance(value, bool))
-    ):
-        raise ConfigError(f"{key} must be {annotation.__name__}, got {value!r}")
-    return value
-
-
-def _build(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
-    hints = _field_types(cls)
-    kwargs = {}
-    for key, value in values.items():
-        if key not in hints:
-            hint = difflib.get_close_matches(key, list(hints), n=1)
-            extra = f" (did you mean '{prefix}{hint[0]}'?)" if hint else ""
-            raise ConfigError(f"unknown config key '{prefix}{key}'{extra}")
-        kwargs[key] = _coerce(prefix + key, value, hints[key])
-    return cls(**kwargs)
-
-
 def config_from_dict(values: dict[str, Any]) -> Config:
     """Build and validate a Config from nested dicts (as read from TOML)."""
-    return _build(Config, values).validate()
+    return build_dataclass(Config, values).validate()
 
 
 def config_to_dict(cfg: Config) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"field.gauss.sigma=8"`` -> (["field", "gauss", "sigma"], 8); the value is read as TOML."""
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} must look like key=value")
-    key, raw = text.split("=", 1)
-    key = key.strip()
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()  # bare words are strings: --set field.encoding=pe
-    return key.split("."), value
-
-
-def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Set dotted keys in a nested dict (the dict is modified and returned)."""
-    for text in overrides:
-        path, value = parse_override(text)
-        node = values
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {text!r}: {part!r} is not a table")
-        node[path[-1]] = value
-    return values
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        return tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
@@ -478,29 +375,3 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
     except ConfigError as exc:
         where = f"{path}: " if path is not None else ""
         raise ConfigError(f"{where}{exc}") from None
-
-
-def dump_toml(values: dict[str, Any]) -> str:
-    """Write nested dicts of scalars and lists as TOML (enough for Config)."""
-    lines: list[str] = []
-
-    def scalar(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(scalar(x) for x in v) + "]"
-        return repr(v)
-
-    def table(prefix: str, node: dict[str, Any]) -> None:
-        plain = {k: v for k, v in node.items() if not isinstance(v, dict)}
-        if prefix:
-            lines.append(f"\n[{prefix}]")
-        lines.extend(f"{k} = {scalar(v)}" for k, v in plain.items())
-        for k, v in node.items():
-            if isinstance(v, dict):
-                table(f"{prefix}.{k}" if prefix else k, v)
-
-    table("", values)
-    return "\n".join(lines).lstrip("\n") + "\n"

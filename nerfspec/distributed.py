@@ -8,6 +8,8 @@ NCCL on CUDA, gloo on the CPU.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -120,3 +122,21 @@ def rank_seed(seed: int, ctx: DistContext | None) -> int:
     return seed if ctx is None else seed + 1_000_003 * ctx.rank
 
 
+
+
+def launch_processes(n: int, argv: list[str]) -> int:
+    """Run ``nerfspec ARGV`` (its ``--gpus`` taken out) under torch.distributed.run with ``n``
+    processes on this machine; the launcher's exit code."""
+    rest, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--gpus":
+            skip = True
+            continue
+        if not a.startswith("--gpus="):
+            rest.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
+           "-m", "nerfspec", *rest]
+    return subprocess.call(cmd)

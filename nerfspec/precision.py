@@ -19,23 +19,13 @@ float32 whatever the setting, because it either needs the digits or costs nothin
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import torch
 from torch import Tensor
 
+from nerfspec.cpu import cpu_has_bf16
+
 PRECISIONS = ("auto", "bf16", "fp32")
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AMX or AVX-512 BF16)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def resolve_precision(precision: str, device: torch.device | str) -> str:

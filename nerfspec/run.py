@@ -1,9 +1,9 @@
 """Run directories on disk: the resolved config, what the run ran on, atomic checkpoints.
 
-Layout of ``outputs/<name>/``: ``config.toml`` (reproduces the run), ``run_info.json`` (device,
-precision, kernels, threads, versions, dataset, steps and wall time, rewritten at every
-checkpoint), ``checkpoints/ckpt_*.pt`` (the newest few), ``tb/`` (TensorBoard), and what eval /
-render / mesh write. Building models from a run is nerfspec/models.py's job.
+The names of a run's files and folders are ``nerfspec/run_layout.py``'s; ``config.toml``
+reproduces the run, ``run_info.json`` (device, precision, kernels, threads, versions, dataset,
+steps and wall time) is rewritten at every checkpoint, ``checkpoints/`` keeps the newest few.
+Building models from a run is nerfspec/models.py's job.
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ from pathlib import Path
 
 import torch
 
-from nerfspec.config import Config, ConfigError, config_from_dict, config_to_dict, dump_toml, read_toml
+from nerfspec.config import Config, ConfigError, apply_overrides, config_from_dict, config_to_dict, dump_toml, read_toml
 from nerfspec.errors import CheckpointError, NerfspecError, OutputError
+from nerfspec.run_layout import (
+    CONFIG_NAME,
+    checkpoint_dir,
+    checkpoint_path,
+    checkpoint_paths,
+    config_path,
+    is_run_dir,
+    run_info_path,
+)
 
-CONFIG_NAME = "config.toml"
-RUN_INFO_NAME = "run_info.json"
-CHECKPOINT_DIR = "checkpoints"
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -102,7 +108,7 @@ def check_new_run_dir(cfg: Config, force: bool = False) -> Path:
         if not force:
             raise NerfspecError(f"{run_dir}: run directory exists; use --resume {run_dir} to continue "
                                 "it, --force to replace it, or --set name=<new name>")
-        if not run_dir.is_dir() or (any(run_dir.iterdir()) and not (run_dir / CONFIG_NAME).is_file()):
+        if not run_dir.is_dir() or (any(run_dir.iterdir()) and not is_run_dir(run_dir)):
             # --force replaces runs, never a folder that holds something else
             raise NerfspecError(f"{run_dir}: exists and is not a run directory; --force only replaces "
                                 "runs (choose another name with --set name=<new name>)")
@@ -116,15 +122,20 @@ def create_run_dir(cfg: Config, force: bool = False) -> Path:
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
-        atomic_write_bytes(run_dir / CONFIG_NAME, dump_toml(config_to_dict(cfg)).encode())
+        write_run_config(run_dir, cfg)
     except OSError as exc:
         raise OutputError(f"cannot create run directory {run_dir} ({describe_os_error(exc)})") from None
     return run_dir
 
 
+def write_run_config(run_dir: Path, cfg: Config) -> None:
+    """The run's ``config.toml`` (atomically): what it trains with, resolved."""
+    atomic_write_bytes(config_path(run_dir), dump_toml(config_to_dict(cfg)).encode())
+
+
 def read_run_config(run_dir: str | Path) -> Config:
     run_dir = Path(run_dir)
-    path = run_dir / CONFIG_NAME
+    path = config_path(run_dir)
     if not run_dir.is_dir():
         raise NerfspecError(f"{run_dir}: run directory not found")
     if not path.is_file():
@@ -135,9 +146,9 @@ def read_run_config(run_dir: str | Path) -> Config:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def checkpoint_paths(run_dir: Path) -> list[Path]:
-    """Checkpoints of a run, newest first."""
-    return sorted((run_dir / CHECKPOINT_DIR).glob("ckpt_*.pt"), reverse=True)
+def resumed_config(run_dir: str | Path, overrides: list[str]) -> Config:
+    """The run's own config with ``overrides`` (``KEY=VALUE``) applied: what a resumed run trains with."""
+    return config_from_dict(apply_overrides(config_to_dict(read_run_config(run_dir)), overrides))
 
 
 def save_checkpoint(run_dir: Path, state: dict, step: int, keep: int = 2) -> Path:
@@ -146,8 +157,7 @@ def save_checkpoint(run_dir: Path, state: dict, step: int, keep: int = 2) -> Pat
     An OSError (disk full, permissions) raises ``OutputError`` naming the checkpoint that
     is still intact; older checkpoints are only deleted once the new one is in place.
     """
-    folder = run_dir / CHECKPOINT_DIR
-    path = folder / f"ckpt_{step:08d}.pt"
+    folder, path = checkpoint_dir(run_dir), checkpoint_path(run_dir, step)
     try:
         for stale in folder.glob(".ckpt_*.tmp"):  # left by a process killed mid-write
             stale.unlink(missing_ok=True)
@@ -195,7 +205,7 @@ def load_checkpoint(run_dir: Path, device: torch.device) -> dict | None:
         return state
     if paths:
         names = ", ".join(p.name for p in paths)
-        raise CheckpointError(f"{run_dir / CHECKPOINT_DIR}: no readable checkpoint ({names} are all "
+        raise CheckpointError(f"{checkpoint_dir(run_dir)}: no readable checkpoint ({names} are all "
                               "truncated or corrupt); start a new run or restore a copy")
     return None
 
@@ -210,16 +220,17 @@ def checkpoint_info(run_dir: Path) -> tuple[int, float] | None:
 
 def write_run_info(run_dir: Path, info: dict) -> None:
     """``run_info.json``: what the run ran on and how far it got (atomically)."""
+    path = run_info_path(run_dir)
     try:
-        atomic_write_bytes(run_dir / RUN_INFO_NAME, (json.dumps(info, indent=2) + "\n").encode())
+        atomic_write_bytes(path, (json.dumps(info, indent=2) + "\n").encode())
     except OSError as exc:
-        raise OutputError(f"cannot write {run_dir / RUN_INFO_NAME} ({describe_os_error(exc)})") from None
+        raise OutputError(f"cannot write {path} ({describe_os_error(exc)})") from None
 
 
 def read_run_info(run_dir: Path) -> dict:
     """``run_info.json`` of a run, or {} for runs written before it existed (or a damaged one)."""
     try:
-        info = json.loads((Path(run_dir) / RUN_INFO_NAME).read_text())
+        info = json.loads(run_info_path(run_dir).read_text())
     except (OSError, ValueError):
         return {}
     return info if isinstance(info, dict) else {}

@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -31,6 +30,7 @@ import time
 import torch
 
 from nerfspec.config import HashGridConfig
+from nerfspec.cpu import cpu_flags, cpu_name
 from nerfspec.encodings.hashgrid import HashGridEncoding, hash_grid_torch
 from nerfspec.encodings.hashgrid_cpp import cpu_op_available
 from nerfspec.fields.hashgrid import HashGridField
@@ -43,17 +43,8 @@ AABB = torch.tensor([-1.5, -1.5, -1.5, 1.5, 1.5, 1.5])
 
 def cpu_description() -> str:
     """Model name, whether avx512_bf16 is among the flags, logical CPUs, torch version."""
-    model, bf16 = platform.processor() or "unknown CPU", False
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags"):
-                    bf16 = "avx512_bf16" in line.split()
-    except OSError:
-        pass
-    return (f"{model}, avx512_bf16 {'yes' if bf16 else 'no'}, {os.cpu_count()} logical CPUs, "
+    bf16 = "avx512_bf16" in cpu_flags()
+    return (f"{cpu_name()}, avx512_bf16 {'yes' if bf16 else 'no'}, {os.cpu_count()} logical CPUs, "
             f"torch {torch.__version__}")
 
 

@@ -119,7 +119,7 @@ def wait_for(condition, what: str, timeout: float = 300.0) -> None:
 
 
 def machine() -> str:
-    from nerfspec.train.trainer import cpu_name
+    from nerfspec.cpu import cpu_name
 
     return f"{cpu_name()}, {os.cpu_count()} cores"
 

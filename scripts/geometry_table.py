@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from nerfspec.export.mesh_summary import REMOVED_KEYS
+from nerfspec.run_layout import eval_metrics_path
 
 METHODS = {"density": "marching cubes", "tsdf": "TSDF"}
 HEADER = ("| scene | field | regulariser | extractor | cleaning | F visible | F full | Chamfer-L1 "
@@ -35,7 +36,7 @@ def rows(out: Path) -> list[str]:
     lines = []
     for run in sorted(p for p in out.iterdir() if p.is_dir() and (p / "meshes").is_dir()):
         scene, field, reg = (run.name.split("_", 2) + ["", ""])[:3]
-        ev = _load(run / "eval_test" / "metrics.json") or {}
+        ev = _load(eval_metrics_path(run, "test")) or {}
         for method in METHODS:
             for clean in ("raw", "clean"):
                 m = _load(run / "meshes" / f"{method}_{clean}.json")

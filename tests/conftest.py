@@ -131,9 +131,9 @@ def run_cli(*args) -> CliResult:
 # pytest markers (registered in pyproject.toml) by test module: run a quick pass with
 # pytest -m "not slow and not browser"
 MODULE_MARKS = {
-    "test_report_browser": ("browser",), "test_viewer_browser": ("browser",), "test_cuda": ("gpu",),
-    "test_fuzz": ("slow",), "test_fuzz_captures": ("slow",), "test_bench": ("slow",),
-    "test_bench_hashgrid": ("slow",), "test_capture_training": ("slow",), "test_compare": ("slow",),
+    "test_report_browser": ("browser",), "test_viewer_browser": ("browser",), "test_kernels": ("gpu",),
+    "test_blender_fuzz": ("slow",), "test_transforms_json_fuzz": ("slow",), "test_bench_train": ("slow",),
+    "test_bench_hashgrid": ("slow",), "test_render_background": ("slow",), "test_compare": ("slow",),
 }
 
 
@@ -141,3 +141,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         for mark in MODULE_MARKS.get(item.module.__name__.rsplit(".", 1)[-1], ()):
             item.add_marker(getattr(pytest.mark, mark))
+
+
+# the unit sphere's field and training (sphere_run): a surface from 200 steps
+SPHERE_FIELD = {"view_dirs": False, "density_activation": "trunc_exp", "gauss": {"features": 32, "sigma": 1.0}}
+SPHERE_TRAIN = {"lr": 1e-2, "lr_final": 5e-3, "rays_per_step": 512, "max_steps": 200, "checkpoint_every": 200}
+
+
+@pytest.fixture(scope="session")
+def sphere_run(tmp_path_factory):
+    """The unit sphere (scenes/sphere.toml) at 32x32, 20 views, trained briefly (once: the mesh,
+    tsdf and video tests share it)."""
+    from nerfspec.synth import make_tiny_scene
+    from nerfspec.train import train
+
+    base = tmp_path_factory.mktemp("sphere")
+    scene = make_tiny_scene(base / "scene", size=32, views=20, scene="sphere")
+    cfg = tiny_config_dict(scene, base / "outputs")
+    cfg["name"] = "sphere"
+    cfg["field"].update(SPHERE_FIELD)
+    cfg["train"].update(SPHERE_TRAIN)
+    return train(config_from_dict(cfg), quiet=True).run_dir

@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from tests.test_bench import load_script
+from tests.test_bench_train import load_script
 
 
 def test_traffic_per_sample_counts_rows_and_lines():

@@ -7,8 +7,10 @@ from nerfspec.encodings import (
     BasicEncoding,
     GaussianFourierEncoding,
     IdentityEncoding,
+    LogLinearEncoding,
     PositionalEncoding,
     fourier_features,
+    log_linear_frequencies,
     octave_frequencies,
 )
 from nerfspec.encodings.spherical import SphericalHarmonicsEncoding, spherical_harmonics
@@ -92,3 +94,10 @@ def test_spherical_harmonics_encoding_is_the_formula_as_one_matrix_product():
     for degree in (1, 2, 4):
         enc = SphericalHarmonicsEncoding(degree)
         torch.testing.assert_close(enc(d), spherical_harmonics(d, degree), atol=2e-6, rtol=0)
+
+
+def test_log_linear_pe_frequencies():
+    f = log_linear_frequencies(16.0, 4, 2)
+    torch.testing.assert_close(f[:4, 0], torch.tensor([1.0, 2.0, 4.0, 8.0]))  # 16^(j/4)
+    assert torch.all(f[:4, 1] == 0) and torch.all(f[4:, 0] == 0)
+    assert LogLinearEncoding(2, 256, 10.0).out_dim == 512

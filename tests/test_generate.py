@@ -1,5 +1,6 @@
-"""make-scene as a capture: nerfstudio layout, the same cameras as the Blender output, lens
-distortion, opaque views on an environment, and one-line errors for impossible options."""
+"""nerfspec.synth.generate: make-scene's Blender output (layout, alpha, determinism, band images,
+speed) and make-scene as a capture: nerfstudio layout, the same cameras as the Blender output,
+lens distortion, opaque views on an environment, and one-line errors for impossible options."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from nerfspec.synth import SCENES_DIR, SceneError, load_scene_description, make_scene, make_tiny_scene, ray_hit
 from nerfspec.synth.environment import environment, sky
 from nerfspec.synth.generate import Photography
-from nerfspec.synth import SCENES_DIR, SceneError, make_scene
-
 from tests.conftest import run_cli
+from tests.test_raycast import _rays, sphere, tiny  # noqa: F401  (the module fixtures and a helper)
 
 SIZE = 20
 
@@ -125,3 +126,77 @@ def test_cli_options_and_their_errors(tmp_path):
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         last = proc.stderr.strip().splitlines()[-1]
         assert last.startswith("error: ") and message in last, last
+
+
+def test_writes_blender_format(tiny):
+    for name in ("transforms_train.json", "transforms_val.json", "transforms_test.json", "mesh.ply",
+                 "scene.toml"):
+        assert (tiny / name).is_file(), name
+    counts = {}
+    for split in ("train", "val", "test"):
+        meta = json.loads((tiny / f"transforms_{split}.json").read_text())
+        assert set(meta) >= {"camera_angle_x", "frames", "bands"}
+        assert meta["camera_angle_x"] == pytest.approx(0.6911112070083618)
+        assert meta["bands"] == []
+        counts[split] = len(meta["frames"])
+        for k, frame in enumerate(meta["frames"]):
+            assert frame["file_path"] == f"./{split}/r_{k}"
+            assert frame["band_path"] == f"./{split}/r_{k}_band.png"
+            pose = np.asarray(frame["transform_matrix"])
+            assert pose.shape == (4, 4)
+            np.testing.assert_allclose(pose[:3, :3].T @ pose[:3, :3], np.eye(3), atol=1e-9)
+            assert np.linalg.norm(pose[:3, 3]) == pytest.approx(4.0)
+            assert pose[2, 3] >= 0  # upper hemisphere
+            img = iio.imread(tiny / f"{split}/r_{k}.png")
+            assert img.shape == (32, 32, 4) and img.dtype == np.uint8
+            band = iio.imread(tiny / f"{split}/r_{k}_band.png")
+            assert band.shape == (32, 32) and band.dtype == np.uint8 and band.max() == 0
+    # views=6 train; val and test scale down from 60/10/20, at least one each
+    assert counts == {"train": 6, "val": 1, "test": 2}
+    resolved = load_scene_description(tiny / "scene.toml")
+    assert (resolved.size, resolved.views.train, resolved.views.val, resolved.views.test) == (32, 6, 1, 2)
+
+
+def test_sphere_alpha_at_corners_and_centre(sphere):
+    for split in ("train", "val", "test"):
+        for k, _ in enumerate(json.loads((sphere / f"transforms_{split}.json").read_text())["frames"]):
+            a = iio.imread(sphere / f"{split}/r_{k}.png")[..., 3]
+            assert a[0, 0] == a[0, -1] == a[-1, 0] == a[-1, -1] == 0
+            assert a[12, 12] == 255
+
+
+def test_deterministic(tmp_path):
+    a = make_scene(SCENES_DIR / "default.toml", tmp_path / "a", size=24, views=3, seed=7, progress=False)
+    b = make_scene(SCENES_DIR / "default.toml", tmp_path / "b", size=24, views=3, seed=7, progress=False)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert len(files) > 10
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    c = make_scene(SCENES_DIR / "default.toml", tmp_path / "c", size=24, views=3, seed=8, progress=False)
+    assert (a / "transforms_train.json").read_text() != (c / "transforms_train.json").read_text()
+
+
+def test_band_images_name_the_grating_hit_at_pixel_centres(tmp_path):
+    out = make_scene(SCENES_DIR / "spectral_ladder.toml", tmp_path / "ladder", size=20, views=1,
+                     progress=False)
+    desc = load_scene_description(SCENES_DIR / "spectral_ladder.toml")
+    meta = json.loads((out / "transforms_train.json").read_text())
+    assert [b["cycles_per_unit"] for b in meta["bands"]] == [1, 2, 4, 8, 16, 32, 64]
+    assert [b["index"] for b in meta["bands"]] == list(range(7))
+    frame = meta["frames"][0]
+    band = iio.imread(out / frame["band_path"]).reshape(-1)
+    o, d = _rays(frame, 20, 20, meta["camera_angle_x"])
+    t, hit, _ = ray_hit(desc, o, d)
+    assert np.array_equal(band > 0, hit)
+    z = (o + np.where(hit, t, 0)[:, None] * d)[:, 2]
+    slab = np.clip(np.floor((z[hit] + 0.28) / 0.08), 0, 6).astype(int)  # slabs stacked in z
+    exact = np.abs((z[hit] + 0.28) / 0.08 - np.round((z[hit] + 0.28) / 0.08)) > 1e-6
+    assert np.array_equal(band[hit][exact], slab[exact] + 1)
+
+
+def test_tiny_scene_is_fast(tmp_path):
+    import time
+
+    start = time.perf_counter()
+    make_tiny_scene(tmp_path / "t")
+    assert time.perf_counter() - start < 4.0  # about 0.5 s on two cores

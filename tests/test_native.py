@@ -88,3 +88,57 @@ def test_python_m_nerfspec_native_reports_every_op(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" C++ op: ")[0] for line in lines] == ["ray marching", "hash-grid"]
     assert all(line.endswith(("ready", "instead)")) for line in lines)
+
+
+# a stand-in for nerfacc's CUDA backend: its import builds into a folder it first deletes when it
+# finds it empty, the way nerfacc.cuda._backend does, and fails when its half-built folder vanishes
+RACY_BACKEND = '''
+import os, shutil, time
+build = os.path.join(os.environ["TORCH_EXTENSIONS_DIR"], "racy_build")
+os.makedirs(build, exist_ok=True)
+if not os.listdir(build):
+    time.sleep(0.5)  # others look at the folder meanwhile
+    shutil.rmtree(build, ignore_errors=True)
+    os.makedirs(build, exist_ok=True)
+    mine = os.path.join(build, "part_%d" % os.getpid())
+    open(mine, "w").close()
+    time.sleep(1.0)  # compiling
+    if not os.path.exists(mine):
+        raise RuntimeError("the build folder was deleted by another process")
+    open(os.path.join(build, "ext.so"), "w").close()
+else:
+    while not os.path.exists(os.path.join(build, "ext.so")):
+        time.sleep(0.05)
+'''
+
+def _import_when_all_are_ready(folder: str, sync: str, n: int, extensions: str) -> None:
+    """A forked process: wait until ``n`` processes are ready, then import the racy backend."""
+    import sys
+
+    os.environ["TORCH_EXTENSIONS_DIR"] = extensions
+    sys.path.insert(0, folder)
+    open(os.path.join(sync, f"ready_{os.getpid()}"), "w").close()
+    while len([f for f in os.listdir(sync) if f.startswith("ready_")]) < n:
+        time.sleep(0.01)
+    native.import_one_at_a_time("racy_backend", "racy_build")
+
+
+def test_processes_starting_together_build_an_extension_one_at_a_time(tmp_path, build_root):
+    """Four processes import a backend that deletes an empty build folder before building into
+    it (nerfacc's): under ``import_one_at_a_time`` none loses its folder to another."""
+    import multiprocessing
+
+    (tmp_path / "racy_backend.py").write_text(RACY_BACKEND)
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    n = 4
+    ctx = multiprocessing.get_context("fork")  # the test's torch is already imported: cheap starts
+    procs = [ctx.Process(target=_import_when_all_are_ready, args=(str(tmp_path), str(sync), n, str(build_root)))
+             for _ in range(n)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * n
+    built = build_root / "racy_build"
+    assert (built / "ext.so").exists() and len(list(built.glob("part_*"))) == 1  # built once

@@ -9,6 +9,8 @@ from nerfspec.render.sampling import (
     front_to_back_densities,
     grid_coords,
     march_grid,
+    march_in_passes,
+    pass_bounds,
     prune_samples,
 )
 
@@ -71,6 +73,32 @@ def test_front_to_back_stops_evaluating_behind_opaque_surfaces():
     calls.clear()
     _, evaluated = front_to_back_densities(s, points, density, 1, 0.0, round_size=8)
     assert evaluated.all() and calls == [n]
+
+
+def test_passes_stop_on_the_device_and_visit_each_rays_prefix():
+    """Three passes (first 8, next 8, the rest): a ray opaque from its sample 3 costs one pass; a
+    transparent one is visited whole; a ray with no samples never. Each pass is one call."""
+    counts, opaque_from = [40, 30, 0, 5], [3, 100, 0, 100]
+    ray_indices = torch.cat([torch.full((c,), r) for r, c in enumerate(counts)])
+    position = torch.cat([torch.arange(c) for c in counts])
+    s = Samples(ray_indices, position.float(), position.float() + 1)
+    calls, seen = [], torch.zeros(len(s), dtype=torch.bool)
+
+    def evaluate(sel):
+        calls.append(len(sel))
+        assert not seen[sel].any() and (sel.diff() > 0).all()  # each sample once, in order
+        seen[sel] = True
+        opaque = position[sel] >= torch.tensor(opaque_from)[ray_indices[sel]]
+        return torch.where(opaque, 20.0, 0.0)
+
+    assert pass_bounds(3, first=8, growth=2) == (8, 16) and pass_bounds(1) == () and pass_bounds(3) == (32, 128)
+    visited = march_in_passes(s, 4, 1e-4, (8, 16), evaluate)
+    assert calls == [8 + 8 + 5, 8, 14] and visited == sum(calls)
+    expected = (ray_indices == 1) | (ray_indices == 3) | ((ray_indices == 0) & (position < 8))
+    assert torch.equal(seen, expected)
+    calls.clear()
+    assert march_in_passes(s, 4, 0.0, (8, 16), lambda sel: calls.append(len(sel)) or sel.float()) == len(s)
+    assert calls == [len(s)]  # without early stopping: one pass over everything
 
 
 def test_grid_update_prunes_empty_space_around_a_sphere():

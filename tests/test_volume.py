@@ -92,8 +92,10 @@ def test_cpu_and_cuda_compositing_agree():
         torch.testing.assert_close(a, b.cpu(), rtol=1e-4, atol=1e-5)
 
 
-def test_inference_rendering_matches_training_rendering():
-    """One front-to-back pass without gradients gives the same pixels as the two-pass path."""
+@pytest.mark.parametrize("passes", [0, 1, 2, 3])
+def test_inference_rendering_matches_training_rendering(passes):
+    """Rendering without gradients (rounds of 5 samples until done, or 1, 2 or 3 passes as a
+    GPU renders) gives the same pixels as the two-pass training path."""
     from nerfspec.config import config_from_dict
     from nerfspec.render.renderer import render_rays, render_rays_inference
     from nerfspec.models import build_models
@@ -108,7 +110,7 @@ def test_inference_rendering_matches_training_rendering():
     bg = torch.tensor([0.2, 0.5, 0.9])
     with torch.no_grad():
         a = render_rays(field, est, o, d, bg)
-        b = render_rays_inference(field, est, o, d, bg, round_size=5)
+        b = render_rays_inference(field, est, o, d, bg, round_size=5, passes=passes)
     assert a.opacity.max() > 0.9  # some rays do become opaque, so early stopping is exercised
     torch.testing.assert_close(a.rgb, b.rgb, rtol=1e-4, atol=2e-4)
     torch.testing.assert_close(a.opacity, b.opacity, rtol=1e-4, atol=2e-4)

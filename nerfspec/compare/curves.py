@@ -14,10 +14,8 @@ import torch
 from nerfspec.compare.status import read_json
 from nerfspec.config import Config
 from nerfspec.render.background import eval_background
+from nerfspec.run_layout import compare_state_path
 from nerfspec.spectrum import default_band_edges, residual_band_power
-
-STATE_NAME = "compare.json"
-
 
 def curve_views(n_views: int, every: int) -> list[int]:
     """Views 0, K, 2K, ... of the curve subset; K = ``every`` or, for 0, about 4 views."""
@@ -38,16 +36,13 @@ def score_views(field_, estimator, split, views: list[int], background,
                 chunk_rays: int, edges: np.ndarray) -> dict:
     """Render ``views`` of a split on ``background`` (a colour or a learned background; the
     targets' transparent pixels go on the same): mean PSNR and mean residual band power (B,)."""
-    from nerfspec.data.blender import composite
-    from nerfspec.metrics import psnr
-    from nerfspec.render.renderer import render_image
+    from nerfspec.evaluate import render_and_score
 
     psnrs, powers = [], []
     for k in views:
-        out = render_image(field_, estimator, split.cameras, k, background, chunk_rays)
-        target = composite(split.image(k).float() / 255.0, out["background"])
-        psnrs.append(psnr(out["rgb"], target))
-        powers.append(residual_band_power(out["rgb"].numpy(), target.numpy(), edges))
+        view = render_and_score(field_, estimator, split, k, background, chunk_rays)
+        psnrs.append(view.psnr)
+        powers.append(residual_band_power(view.out["rgb"].numpy(), view.target.numpy(), edges))
     return {"psnr": float(np.mean(psnrs)), "band_power": np.mean(powers, axis=0).tolist()}
 
 
@@ -60,7 +55,7 @@ class CurveRecorder:
                  start_elapsed_s: float = 0.0):
         from nerfspec.data.dataset import load_split
 
-        self.path, self.cfg, self.points = run_dir / STATE_NAME, cfg, points
+        self.path, self.cfg, self.points = compare_state_path(run_dir), cfg, points
         self.split = load_split(cfg.data, "test")
         self.views = curve_views(len(self.split), every)
         self.edges = default_band_edges(self.split.height, self.split.width, max_bands)
@@ -106,7 +101,7 @@ class CurveRecorder:
 
 def load_state(run_dir: Path) -> dict:
     """RUN/compare.json, or a fresh state."""
-    state = read_json(run_dir / STATE_NAME) or {}
+    state = read_json(compare_state_path(run_dir)) or {}
     state.setdefault("counters", {})
     for k in ("samples", "rays", "steps", "seconds"):
         state["counters"].setdefault(k, 0)

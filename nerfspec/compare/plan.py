@@ -14,10 +14,10 @@ from nerfspec.config import (
     FieldConfig,
     apply_overrides,
     config_from_dict,
-    parse_override,
     read_toml,
 )
 from nerfspec.errors import NerfspecError
+from nerfspec.sweep import split_sweep
 
 NO_STEP_LIMIT = 10 ** 9  # max_steps when only a time budget is given
 
@@ -40,11 +40,10 @@ class Sweep:
 
 
 def parse_sweep(text: str) -> Sweep:
-    """``"gauss.sigma=1,2,4,8"`` (or ``field.gauss.sigma=...``) -> Sweep; checks the key exists."""
-    if "=" not in text:
-        raise ConfigError(f"--sweep {text!r} must look like gauss.sigma=1,2,4,8")
-    key, raw = text.split("=", 1)
-    parts = key.strip().split(".")
+    """``"gauss.sigma=1,2,4,8"`` (or ``field.gauss.sigma=...``; the grammar of
+    ``nerfspec.sweep``) -> Sweep; checks the key exists and the values are distinct."""
+    key, values = split_sweep(text, "gauss.sigma=1,2,4,8")
+    parts = key.split(".")
     if parts and parts[0] == "field":
         parts = parts[1:]
     sections = [n for n in ("pe", "gauss", "rffca") if n in FieldConfig.__dataclass_fields__]
@@ -55,12 +54,6 @@ def parse_sweep(text: str) -> Sweep:
     if parts[1] not in type(sub).__dataclass_fields__:
         raise ConfigError(f"--sweep {text!r}: field.{parts[0]} has no parameter {parts[1]!r} "
                           f"(it has {', '.join(type(sub).__dataclass_fields__)})")
-    values = []
-    for item in raw.split(","):
-        _, value = parse_override(f"v={item.strip()}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"--sweep {text!r}: {item.strip()!r} is not a number")
-        values.append(value)
     if not values or len(set(values)) != len(values):
         raise ConfigError(f"--sweep {text!r}: give distinct values, comma-separated")
     return Sweep(parts[0], parts[1], values)

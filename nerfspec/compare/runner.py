@@ -17,16 +17,17 @@ from nerfspec.compare.parallel import cuda_devices, run_parallel, write_job
 from nerfspec.compare.plan import NO_STEP_LIMIT, CompareSpec, PlannedRun, Settings, plan_runs, settings_of
 from nerfspec.compare.results import build_results, write_report
 from nerfspec.compare.status import has_split, read_json, run_status
-from nerfspec.config import Config, config_from_dict, config_to_dict, dump_toml
+from nerfspec.config import Config, config_from_dict
 from nerfspec.errors import NerfspecError
 from nerfspec.run import checkpoint_info
+from nerfspec.run_layout import eval_metrics_path, page_path
 
 
 def execute_run(cfg: Config, settings: Settings, log=print) -> str:
     """Bring one run to "done": train or resume it, then evaluate it. Returns what it did
     ("skipped" | "evaluated" | "trained" | "resumed"); raises KeyboardInterrupt when training
     was interrupted (its checkpoint is saved)."""
-    from nerfspec.run import atomic_write_bytes
+    from nerfspec.run import write_run_config
     from nerfspec.train import train
 
     run = PlannedRun(cfg.name, cfg.field.encoding, cfg.train.seed, None, None, cfg)
@@ -39,7 +40,7 @@ def execute_run(cfg: Config, settings: Settings, log=print) -> str:
         if status == "new" and run_dir.exists():
             shutil.rmtree(run_dir)
         if status == "train":  # the budget may have changed: the run's config says what it ran
-            atomic_write_bytes(run_dir / "config.toml", dump_toml(config_to_dict(cfg)).encode())
+            write_run_config(run_dir, cfg)
         recorder = CurveRecorder(run_dir, cfg, settings.curve_points, settings.curve_every,
                                  settings.max_bands, start_elapsed_s=info[1] if info else 0.0)
         log(f"{cfg.name}: {'training' if status == 'new' else f'resuming at step {info[0] if info else 0}'}")
@@ -95,8 +96,8 @@ def worker_main(argv: list[str]) -> int:
 def collect_run(run: PlannedRun) -> dict:
     """One result row from a finished run directory (metrics, curve, counters)."""
     run_dir = run.run_dir
-    test = read_json(run_dir / "eval_test" / "metrics.json") or {}
-    val = read_json(run_dir / "eval_val" / "metrics.json") or {}
+    test = read_json(eval_metrics_path(run_dir, "test")) or {}
+    val = read_json(eval_metrics_path(run_dir, "val")) or {}
     state = load_state(run_dir)
     info = checkpoint_info(run_dir) or (0, 0.0)
     c = state["counters"]
@@ -157,9 +158,9 @@ def compare(spec: CompareSpec, devices: list[str] | None = None, log=print) -> d
     results["wall_s"] = time.time() - started
     write_report(results, out)
     try:  # the page is a view of what is written above; failing to write it loses nothing
-        write_html_report([out], out / "report.html", progress=not spec.quiet)
+        write_html_report([out], page_path(out), progress=not spec.quiet)
     except NerfspecError as exc:
-        log(f"warning: {out / 'report.html'} not written ({exc})")
+        log(f"warning: {page_path(out)} not written ({exc})")
     return results
 
 

@@ -11,6 +11,7 @@ from nerfspec.compare.plan import PlannedRun
 from nerfspec.config import Config, config_to_dict
 from nerfspec.errors import NerfspecError
 from nerfspec.run import checkpoint_info
+from nerfspec.run_layout import eval_metrics_path, is_run_dir
 
 # Keys that may differ between a run directory and the plan without redoing the run.
 FREE_KEYS = {"output_dir", "train.max_steps", "train.max_minutes", "train.threads", "train.device"}
@@ -54,7 +55,7 @@ def eval_done(run_dir: Path, cfg: Config, step: int) -> bool:
     for split in ("test", "val"):
         if split == "val" and not has_split(cfg, "val"):
             continue
-        m = read_json(run_dir / f"eval_{split}" / "metrics.json")
+        m = read_json(eval_metrics_path(run_dir, split))
         if m is None or m.get("step") != step:
             return False
     return True
@@ -71,7 +72,7 @@ def run_status(run: PlannedRun) -> tuple[str, tuple[int, float] | None]:
     run_dir = run.run_dir
     if not run_dir.exists():
         return "new", None
-    if not (run_dir / "config.toml").is_file():
+    if not is_run_dir(run_dir):
         return "new", None  # a directory left half-made; it is replaced
     # training saved its config with the scene resolved (data.scene, a capture's frame), so the
     # planned one is compared resolved the same way

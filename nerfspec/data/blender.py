@@ -19,6 +19,8 @@ import torch
 from torch import Tensor
 
 from nerfspec.cameras import Cameras, focal_from_fov
+from nerfspec.data.frames import (AUXILIARY_IMAGES, IMAGE_SUFFIXES, frame_image, frame_list, frame_pose, image_file,
+                                  is_file)
 from nerfspec.data.jsonfile import read_json
 from nerfspec.errors import DatasetError
 
@@ -71,47 +73,6 @@ def _read_json(path: Path) -> dict:
     return meta
 
 
-def _pose(path: Path, k: int, frame: object) -> np.ndarray:
-    if not isinstance(frame, dict) or "transform_matrix" not in frame or "file_path" not in frame:
-        raise DatasetError(f"{path}: frame {k} needs 'file_path' and 'transform_matrix'")
-    try:
-        mat = np.asarray(frame["transform_matrix"], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DatasetError(f"{path}: frame {k} transform_matrix is not a numeric matrix") from None
-    if mat.shape != (4, 4):
-        raise DatasetError(f"{path}: frame {k} transform_matrix has shape {mat.shape}, expected (4, 4)")
-    if not np.isfinite(mat.astype(np.float32)).all():
-        what = "non-finite values" if not np.isfinite(mat).all() else "values too large for float32"
-        raise DatasetError(f"{path}: frame {k} transform_matrix has {what}")
-    rot = mat[:3, :3]
-    if not np.allclose(rot.T @ rot, np.eye(3), atol=1e-3) or not np.allclose(mat[3], [0, 0, 0, 1], atol=1e-6):
-        raise DatasetError(f"{path}: frame {k} transform_matrix is not a rigid camera-to-world transform")
-    return mat
-
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-AUXILIARY_IMAGES = ("_depth", "_normal", "_band", "_mask")  # written beside the views, not views
-
-
-def _is_file(p: Path) -> bool:
-    try:
-        return p.is_file()
-    except OSError:  # e.g. a name too long for the file system
-        return False
-
-
-def _image_file(root: Path, rel: str) -> Path:
-    """``root/rel``; without a suffix the first of rel.png, rel.jpg, rel.jpeg that exists.
-    Backslashes separate folders (files written on Windows, as instant-ngp reads them)."""
-    p = root / rel.replace("\\", "/")
-    if p.suffix.lower() in IMAGE_SUFFIXES or _is_file(p) or not p.name:
-        return p
-    for suffix in IMAGE_SUFFIXES:
-        if _is_file(candidate := p.with_name(p.name + suffix)):
-            return candidate
-    return p.with_name(p.name + ".png")
-
-
 def _listed_images(root: Path) -> set[Path]:
     """Every image file named by any ``transforms_*.json`` under ``root`` (unreadable ones skipped)."""
     listed: set[Path] = set()
@@ -121,7 +82,7 @@ def _listed_images(root: Path) -> set[Path]:
             for frame in frames:
                 for key in ("file_path", "band_path"):
                     if isinstance(frame.get(key), str):
-                        listed.add(_image_file(root, frame[key]).resolve())
+                        listed.add(image_file(root, frame[key]).resolve())
         except Exception:  # reported when that split itself is loaded
             continue
     return listed
@@ -188,7 +149,7 @@ def _read_image(path: Path, notes: set[str], where: str = "") -> np.ndarray:
 
 def _read_band_image(path: Path, size: tuple[int, int]) -> np.ndarray:
     """A per-pixel band-index image (H, W) uint8 matching its view's size."""
-    if not _is_file(path):
+    if not is_file(path):
         raise DatasetError(f"{path}: band image file not found")
     try:
         band = np.asarray(iio.imread(path))
@@ -242,9 +203,7 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
     fov = meta.get("camera_angle_x")
     if isinstance(fov, bool) or not isinstance(fov, (int, float)) or not (0 < fov < math.pi):
         raise DatasetError(f"{path}: 'camera_angle_x' must be a number in (0, pi), got {fov!r}")
-    frames = meta.get("frames")
-    if not isinstance(frames, list) or not frames:
-        raise DatasetError(f"{path}: 'frames' must be a non-empty list")
+    frames = frame_list(path, meta)
 
     bands = meta.get("bands", [])
     if not isinstance(bands, list) or not all(isinstance(b, dict) for b in bands):
@@ -254,15 +213,8 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
     seen: dict[Path, int] = {}
     full_size = None
     for k, frame in enumerate(frames):
-        poses.append(_pose(path, k, frame))
-        if not isinstance(frame["file_path"], str) or not frame["file_path"].strip():
-            raise DatasetError(f"{path}: frame {k} file_path must be a non-empty string, got {frame['file_path']!r}")
-        img_path = _image_file(root, frame["file_path"])
-        key = img_path.resolve()
-        if key in seen:
-            raise DatasetError(f"{path}: frames {seen[key]} and {k} both use {img_path.name}; "
-                               "each frame needs its own image")
-        seen[key] = k
+        poses.append(frame_pose(path, k, frame))
+        img_path = frame_image(path, root, k, frame["file_path"], seen)
         img = _read_image(img_path, notes, f"frame {k} of {path.name}")
         if full_size is None:
             full_size = img.shape[:2]
@@ -273,7 +225,7 @@ def load_blender_split(root: str | Path, split: str, downscale: int = 1) -> Blen
         images.append(downscale_rgba(img, downscale))
         paths.append(img_path)
         if isinstance(frame.get("band_path"), str):
-            band = _read_band_image(_image_file(root, frame["band_path"]), img.shape[:2])
+            band = _read_band_image(image_file(root, frame["band_path"]), img.shape[:2])
             bands_img.append(band[::downscale, ::downscale][: images[-1].shape[0], : images[-1].shape[1]])
     if full_size[0] // downscale < 1 or full_size[1] // downscale < 1:
         raise DatasetError(f"{path}: downscale {downscale} leaves no pixels of {full_size[1]}x{full_size[0]}")

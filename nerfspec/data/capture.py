@@ -22,8 +22,8 @@ from nerfspec.data.capture_images import load_view
 from nerfspec.data.capture_layout import find_capture_file
 from nerfspec.data.normalise import apply_to_poses, ngp_transform, poses_transform
 from nerfspec.data.scene_choice import cameras_inside, choose_normalize, choose_scene
-from nerfspec.data.transforms_json import (CaptureSpec, Intrinsics, intrinsics, parse_capture,
-                                           split_indices)
+from nerfspec.data.capture_intrinsics import Intrinsics
+from nerfspec.data.transforms_json import CaptureSpec, intrinsics, parse_capture, split_indices
 from nerfspec.errors import DatasetError
 from nerfspec.lens import invertible_over_image
 

@@ -22,7 +22,8 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from nerfspec.data.blender import IMAGE_SUFFIXES, _read_image, downscale_rgba
+from nerfspec.data.blender import _read_image, downscale_rgba
+from nerfspec.data.frames import IMAGE_SUFFIXES
 from nerfspec.errors import DatasetError
 
 ORIENTATION_MODES = ("auto", "apply", "ignore")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nerfspec.data.blender import AUXILIARY_IMAGES, IMAGE_SUFFIXES
 from nerfspec.data.capture_layout import split_file_folder
+from nerfspec.data.frames import AUXILIARY_IMAGES, IMAGE_SUFFIXES
 from nerfspec.data.scene_choice import choose_normalize
 from nerfspec.data.transforms_json import CaptureSpec
 

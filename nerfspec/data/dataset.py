@@ -5,11 +5,14 @@ the file)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 from nerfspec.data.blender import load_blender_split
 from nerfspec.data.capture import load_capture_split, resolve_capture
 from nerfspec.data.capture_layout import find_capture_file, split_file_folder
+from nerfspec.data.capture_report import report_lines
 from nerfspec.data.scene_choice import choose_scene
+from nerfspec.data.transforms_json import parse_capture
 
 
 def is_capture(root) -> bool:
@@ -44,6 +47,21 @@ def resolve_scene(cfg):
 def resolve_data(cfg):
     """``cfg`` with its scene fixed (``resolve_scene`` without the line)."""
     return resolve_scene(cfg)[0]
+
+
+def describe_dataset(given) -> Iterator[str]:
+    """check-data's lines for the dataset of ``given`` (a Config): one per split (each split
+    loaded as training loads it, so its notes come in turn) and, for a capture, the world ->
+    scene transform and ``capture_report``'s lines."""
+    root = given.data.root
+    cfg = resolve_data(given)
+    for split in ("train", "val", "test"):
+        yield describe_split(split, load_split(cfg.data, split))
+    if is_capture(root):
+        rows = [cfg.data.transform[4 * r:4 * r + 4] for r in range(3)]
+        yield ("world -> scene: " + "; ".join(" ".join(f"{v if abs(v) > 5e-5 else 0.0:.4f}" for v in row) for row in rows)
+               + f" (data.normalize = {cfg.data.normalize})")
+        yield from report_lines(parse_capture(find_capture_file(root)), cfg.data, bool(given.data.transform))
 
 
 def describe_split(name: str, split) -> str:

@@ -41,43 +41,14 @@ from typing import Any
 import numpy as np
 
 from nerfspec.data import capture_keys
-from nerfspec.data.blender import _image_file, _pose
 from nerfspec.data.capture_images import same_stem_hint
-from nerfspec.data.capture_layout import CAPTURE_INTRINSICS, read_files
+from nerfspec.data.capture_intrinsics import (DISTORTION_KEYS, INTRINSIC_KEYS, MAX_PIXELS, MODEL_COEFFICIENTS,
+                                              Intrinsics, check_intrinsic_values, lens_model, number, size_hint)
+from nerfspec.data.capture_layout import read_files
+from nerfspec.data.frames import frame_image, frame_list, frame_pose, image_file, is_file
 from nerfspec.errors import DatasetError
 
-# camera_model values of nerfstudio / COLMAP -> nerfspec.lens model names
-# (SIMPLE_RADIAL and RADIAL are perspective cameras with k1, k2, as nerfstudio reads them)
-CAMERA_MODELS = {"PINHOLE": "pinhole", "SIMPLE_PINHOLE": "pinhole", "OPENCV": "opencv",
-                 "SIMPLE_RADIAL": "opencv", "RADIAL": "opencv", "OPENCV_FISHEYE": "opencv_fisheye"}
-INTRINSIC_KEYS = ("camera_angle_x", "camera_angle_y", *CAPTURE_INTRINSICS)
-DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
-# which distortion keys each model reads, in the order nerfspec.lens takes them
-MODEL_COEFFICIENTS = {"pinhole": (), "opencv": ("k1", "k2", "p1", "p2", "k3"),
-                      "opencv_fisheye": ("k1", "k2", "k3", "k4")}
-MAX_PIXELS = 1e9  # largest focal length or principal point taken, in pixels
 SPLIT_KEYS = {"train": "train_filenames", "val": "val_filenames", "test": "test_filenames"}
-
-
-@dataclass(frozen=True)
-class Intrinsics:
-    """One view's pinhole intrinsics in pixels (pixel (i, j) centred at (i + 0.5, j + 0.5)),
-    its lens model (a nerfspec.lens name) and that model's coefficients."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-    model: str = "pinhole"
-    coeffs: tuple[float, ...] = ()
-
-    def scaled(self, factor: int) -> "Intrinsics":
-        """The intrinsics of the image box-filtered by an integer ``factor`` (remainder cropped):
-        pixel coordinates divide by the factor, the lens coefficients stay."""
-        return Intrinsics(self.fx / factor, self.fy / factor, self.cx / factor, self.cy / factor,
-                          self.width // factor, self.height // factor, self.model, self.coeffs)
 
 
 @dataclass(frozen=True)
@@ -106,61 +77,6 @@ class CaptureSpec:
     orientation: str | None = None  # nerfstudio's orientation_override
     applied_scale: float | None = None
     notes: tuple[str, ...] = ()  # what the file holds that is read but not used
-
-
-def _number(path: Path, where: str, key: str, value: Any, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DatasetError(f"{path}: {where}'{key}' must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise DatasetError(f"{path}: {where}'{key}' must be > 0, got {value!r}")
-    return float(value)
-
-
-def _size(path: Path, where: str, key: str, value: Any) -> int:
-    v = _number(path, where, key, value, positive=True)
-    if v != int(v) or v > 1 << 20:
-        raise DatasetError(f"{path}: {where}'{key}' must be a whole number of pixels, got {value!r}")
-    return int(v)
-
-
-def _angle(path: Path, where: str, key: str, value: Any) -> float:
-    v = _number(path, where, key, value)
-    if not 0 < v < math.pi:
-        raise DatasetError(f"{path}: {where}'{key}' must be an angle in (0, pi) radians, got {value!r}")
-    return v
-
-
-def _check_intrinsic_values(path: Path, where: str, values: dict) -> None:
-    """Type and range checks of whatever intrinsic keys are present (raises on the first bad one)."""
-    for key in ("fl_x", "fl_y"):
-        if key in values:
-            _number(path, where, key, values[key], positive=True)
-    for key in ("cx", "cy", *DISTORTION_KEYS):
-        if key in values:
-            _number(path, where, key, values[key])
-    for key in ("w", "h"):
-        if key in values:
-            _size(path, where, key, values[key])
-    for key in ("camera_angle_x", "camera_angle_y"):
-        if key in values:
-            _angle(path, where, key, values[key])
-    if "camera_model" in values:
-        model = values["camera_model"]
-        if not isinstance(model, str) or model.upper() not in CAMERA_MODELS:
-            known = ", ".join(CAMERA_MODELS)
-            raise DatasetError(f"{path}: {where}camera_model {model!r} is not supported (supported: {known})")
-    if "is_fisheye" in values and not isinstance(values["is_fisheye"], bool):
-        raise DatasetError(f"{path}: {where}'is_fisheye' must be true or false, got {values['is_fisheye']!r}")
-
-
-def lens_model(values: dict) -> str:
-    """The nerfspec.lens model of a frame's (checked) values: ``camera_model`` when given, else
-    instant-ngp's ``is_fisheye``, else opencv when any radial-tangential coefficient is set."""
-    if "camera_model" in values:
-        return CAMERA_MODELS[values["camera_model"].upper()]
-    if values.get("is_fisheye"):
-        return "opencv_fisheye"
-    return "opencv" if any(values.get(k, 0.0) for k in ("k1", "k2", "k3", "p1", "p2")) else "pinhole"
 
 
 def intrinsics(spec: CaptureSpec, frame: FrameSpec, image_size: tuple[int, int] | None) -> Intrinsics:
@@ -208,25 +124,6 @@ def intrinsics(spec: CaptureSpec, frame: FrameSpec, image_size: tuple[int, int] 
     return Intrinsics(fx, fy, float(v.get("cx", 0.5 * w)), float(v.get("cy", 0.5 * h)), w, h, model, coeffs)
 
 
-def size_hint(image_size: tuple[int, int], w: Any, h: Any) -> str:
-    """What an image of ``image_size`` (width, height) that is not the file's w x h probably is:
-    an integer downscaled or upscaled copy, or the image turned on its side."""
-    if w is None or h is None:
-        return ""
-    iw, ih = image_size
-    w, h = int(w), int(h)
-    for n in range(2, 17):
-        if w // n == iw and h // n == ih:  # ns-process-data rounds down (images_2, images_4, images_8)
-            return (f": the image is 1/{n} of that size (a downscaled copy such as images_{n}/); point file_path "
-                    f"at the full-size images and set data.downscale={n} to train at this size")
-        if iw // n == w and ih // n == h:
-            return (f": the image is {n} times that size; the file describes a 1/{n} copy, so point file_path "
-                    f"at the downscaled images")
-    if (iw, ih) == (h, w):
-        return ": the image is turned on its side (see data.exif_orientation)"
-    return ""
-
-
 def _matrix(path: Path, key: str, value: Any) -> np.ndarray:
     """A 3x4 or 4x4 numeric matrix as (4, 4)."""
     try:
@@ -252,14 +149,14 @@ def _ngp(path: Path, meta: dict) -> dict[str, Any]:
     out: dict[str, Any] = {"aabb_scale": None, "scale": 0.33, "offset": (0.5, 0.5, 0.5),
                            "given": tuple(k for k in ("aabb_scale", "scale", "offset") if k in meta)}
     if "aabb_scale" in meta:
-        out["aabb_scale"] = _number(path, "", "aabb_scale", meta["aabb_scale"], positive=True)
+        out["aabb_scale"] = number(path, "", "aabb_scale", meta["aabb_scale"], positive=True)
     if "scale" in meta:
-        out["scale"] = _number(path, "", "scale", meta["scale"], positive=True)
+        out["scale"] = number(path, "", "scale", meta["scale"], positive=True)
     if "offset" in meta:
         off = meta["offset"]
         if not isinstance(off, list) or len(off) != 3:
             raise DatasetError(f"{path}: 'offset' must be a list of 3 numbers, got {off!r}")
-        out["offset"] = tuple(_number(path, "", f"offset[{i}]", x) for i, x in enumerate(off))
+        out["offset"] = tuple(number(path, "", f"offset[{i}]", x) for i, x in enumerate(off))
     return out
 
 
@@ -293,15 +190,7 @@ MISSING_IMAGES = ("error", "skip")
 
 def missing_frames(frames: list[FrameSpec]) -> list[FrameSpec]:
     """The frames whose image file is not there."""
-    return [f for f in frames if not _is_file(f.image_path)]
-
-
-def _is_file(path: Path) -> bool:
-    """``path.is_file()``, False for a name the file system refuses (too long, say)."""
-    try:
-        return path.is_file()
-    except OSError:
-        return False
+    return [f for f in frames if not is_file(f.image_path)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -335,31 +224,21 @@ def _frames(file: Path, meta: dict, root: Path, seen: dict) -> list[FrameSpec]:
     """The frames of one file, each with its intrinsic values (the frame's over the file's)."""
     top = capture_keys.expand_distortion_params(file, "", {k: meta[k] for k in INTRINSIC_KEYS if k in meta})
     capture_keys.refuse_keys(file, "", meta)
-    _check_intrinsic_values(file, "", top)
-    frames_meta = meta.get("frames")
-    if not isinstance(frames_meta, list) or not frames_meta:
-        raise DatasetError(f"{file}: 'frames' must be a non-empty list")
+    check_intrinsic_values(file, "", top)
     frames = []
-    for k, fm in enumerate(frames_meta):
-        c2w = _pose(file, k, fm)
+    for k, fm in enumerate(frame_list(file, meta)):
+        c2w = frame_pose(file, k, fm)
         name = fm["file_path"]
-        if not isinstance(name, str) or not name.strip():
-            raise DatasetError(f"{file}: frame {k} file_path must be a non-empty string, got {name!r}")
-        image_path = _image_file(root, name)
-        key = image_path.resolve()
-        if key in seen:
-            raise DatasetError(f"{file}: frames {seen[key]} and {k} both use {image_path.name}; "
-                               "each frame needs its own image")
-        seen[key] = k
+        image_path = frame_image(file, root, k, name, seen)
         mask = fm.get("mask_path")
         if mask is not None and (not isinstance(mask, str) or not mask.strip()):
             raise DatasetError(f"{file}: frame {k} mask_path must be a non-empty string, got {mask!r}")
         where = f"frame {k}: "
         capture_keys.refuse_keys(file, where, fm)
         own = capture_keys.expand_distortion_params(file, where, {key: fm[key] for key in INTRINSIC_KEYS if key in fm})
-        _check_intrinsic_values(file, where, own)
+        check_intrinsic_values(file, where, own)
         frames.append(FrameSpec(k, normalise_name(name), image_path, c2w,
-                                _image_file(root, mask) if mask is not None else None, {**top, **own},
+                                image_file(root, mask) if mask is not None else None, {**top, **own},
                                 any(key in own for key in ("w", "h", "fl_x", "fl_y", "camera_angle_x")), file))
     return frames
 

@@ -182,23 +182,27 @@ def check_extraction(ex: Extraction) -> None:
         raise NerfspecError(f"TSDF surface opacity must be in (0, 1], got {ex.tsdf_min_opacity}")
 
 
+def grid_box(estimator: nn.Module) -> Tensor:
+    """The occupancy grid's box (6,) on the CPU: the run's data.aabb, as the grid was built on it."""
+    return estimator.aabb.detach().float().cpu()
+
+
 def _density_volume(run: LoadedRun, ex: Extraction, box: Tensor, axes: list[Tensor], chunk: int,
                     progress: bool) -> tuple[np.ndarray, int]:
     mask = None
     binary = occupancy_binary(run.estimator) if ex.use_occupancy else None
     if binary is not None and not bool(binary.all()):
-        occ_aabb = torch.as_tensor(run.cfg.data.aabb, dtype=torch.float32)
-        mask = query_mask(axes, dilate(binary, 1), occ_aabb)
+        mask = query_mask(axes, dilate(binary, 1), grid_box(run.estimator))
     return density_grid(run.field.density, axes, mask, chunk, run.device, progress)
 
 
 def _tsdf_volume(run: LoadedRun, ex: Extraction, box: Tensor, axes: list[Tensor], cameras: Cameras,
-                 progress: bool) -> tuple[np.ndarray, int]:
+                 chunk_rays: int, progress: bool) -> tuple[np.ndarray, int]:
     from nerfspec.export import tsdf
 
     voxel = float((box[3:] - box[:3]).max()) / (ex.resolution - 1)
     depths = tsdf.render_depth_maps(run.field, run.estimator, cameras.to(run.device), ex.tsdf_min_opacity,
-                                    run.cfg.eval.chunk_rays, progress)
+                                    chunk_rays, progress)
     fused = tsdf.fuse_tsdf(depths, cameras, axes, ex.tsdf_trunc * voxel, progress)
     return 1.0 - fused, int(depths.numel())
 
@@ -207,22 +211,25 @@ def extract_mesh(run: LoadedRun, resolution: int = 256, threshold: float = DEFAU
                  bbox=None, keep_largest: bool = False, min_component_faces: int = 0,
                  use_occupancy: bool = True, colours: bool = True, chunk: int = 65536,
                  progress: bool = False, keep_volume: bool = False, extraction: Extraction | None = None,
-                 clean: CleanSpec | None = None, views=None) -> tuple[trimesh.Trimesh, dict]:
+                 clean: CleanSpec | None = None, views=None,
+                 chunk_rays: int = 8192) -> tuple[trimesh.Trimesh, dict]:
     """The run's surface as a (vertex-coloured) mesh, and timings (with ``keep_volume``, also
     the grid "volume" (R, R, R) the surface is the level "volume_level" of, and its "bbox" (6,)).
 
-    ``extraction`` (default: density at ``resolution`` and ``threshold``) picks the extractor;
-    ``clean`` the cleaning rules (``nerfspec.export.cleaning``; their report is "cleaning").
-    ``views`` (the training split: cameras and images) is needed by tsdf and by cleaning."""
+    ``bbox`` defaults to the occupancy grid's box (the run's data.aabb). ``extraction``
+    (default: density at ``resolution`` and ``threshold``) picks the extractor; ``clean`` the
+    cleaning rules (``nerfspec.export.cleaning``; their report is "cleaning"). ``views`` (the
+    training split: cameras and images) is needed by tsdf and by cleaning; tsdf renders its
+    depth maps ``chunk_rays`` rays at a time."""
     ex = extraction or Extraction("density", resolution, threshold, use_occupancy)
     check_extraction(ex)
-    box = check_bbox(run.cfg.data.aabb if bbox is None else bbox)
+    box = check_bbox(grid_box(run.estimator) if bbox is None else bbox)
     if (ex.method == "tsdf" or (clean is not None and clean.cull != "none")) and views is None:
         raise NerfspecError("tsdf extraction and frustum or silhouette cleaning need the training views")
     t0 = time.perf_counter()
     axes = grid_axes(box, ex.resolution)
     if ex.method == "tsdf":
-        volume, queries = _tsdf_volume(run, ex, box, axes, views.cameras, progress)
+        volume, queries = _tsdf_volume(run, ex, box, axes, views.cameras, chunk_rays, progress)
         level = 1.0
     else:
         volume, queries = _density_volume(run, ex, box, axes, chunk, progress)

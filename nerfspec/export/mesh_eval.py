@@ -11,6 +11,7 @@ import trimesh
 from torch import Tensor
 
 from nerfspec.cameras import Cameras
+from nerfspec.config import DataConfig
 from nerfspec.errors import NerfspecError
 from nerfspec.export import geometry, visibility
 from nerfspec.export.mesh import box_corners
@@ -66,13 +67,14 @@ def _load_ground_truth(root: Path) -> tuple[Path, trimesh.Trimesh]:
 
 
 @torch.inference_mode()
-def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, tau: float,
+def evaluate_geometry(run: LoadedRun, data: DataConfig, mesh: trimesh.Trimesh, threshold: float, tau: float,
                       samples: int = 100_000, seed: int = 0, volume: np.ndarray | None = None,
                       volume_bbox: Tensor | None = None, cameras: Cameras | None = None,
                       volume_level: float | None = None) -> dict:
     """Chamfer-L1, F-score at ``tau`` (scene units) and volumetric IoU against the scene's
-    ground truth (``data.root/mesh.ply``); with the training ``cameras`` and the generator's
-    ``scene.toml``, the same surface scores on what those cameras see ("visible_*").
+    ground truth (``data.root/mesh.ply``, ``data`` the run's DataConfig); with the training
+    ``cameras`` and the generator's ``scene.toml``, the same surface scores on what those
+    cameras see ("visible_*").
 
     Surfaces: ``samples`` area-uniform points on each mesh. IoU: ``samples`` uniform points in
     the data box; predicted occupancy ("iou") is the solid {sigma > threshold} of the mesh's
@@ -85,7 +87,7 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
     generator's union mesh, which is not watertight where primitives touch). An empty mesh
     (no density reaches ``threshold``) has no Chamfer distance (None), F-score 0 and its IoU.
     """
-    root = Path(run.cfg.data.root)
+    root = Path(data.root)
     gt_path, gt = _load_ground_truth(root)
     gt_pts = np.asarray(trimesh.sample.sample_surface(gt, samples, seed=seed + 1)[0])
     if len(mesh.faces):
@@ -95,7 +97,7 @@ def evaluate_geometry(run: LoadedRun, mesh: trimesh.Trimesh, threshold: float, t
         pred_pts, d_pred, d_gt = np.zeros((0, 3)), np.zeros(0), np.full(len(gt_pts), np.inf)
     metrics = surface_scores(d_pred, d_gt, tau)
 
-    box = torch.as_tensor(run.cfg.data.aabb, dtype=torch.float32)
+    box = torch.as_tensor(data.aabb, dtype=torch.float32)
     gen = torch.Generator().manual_seed(seed)
     x = box[:3] + torch.rand(samples, 3, generator=gen) * (box[3:] - box[:3])
     sigma = torch.cat([run.field.density(c.to(run.device)).float().cpu() for c in x.split(65536)])

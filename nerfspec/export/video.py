@@ -24,6 +24,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from nerfspec.cameras import Cameras, orbit_path, spiral_path
+from nerfspec.config import DataConfig
 from nerfspec.errors import NerfspecError
 from nerfspec.evaluate import to_uint8
 from nerfspec.export.smooth_path import interpolate_path
@@ -31,6 +32,7 @@ from nerfspec.fields.appearance import nearest_views
 from nerfspec.render.renderer import render_image, warm_up
 from nerfspec.models import LoadedRun
 from nerfspec.render.background import background_colour, eval_background
+from nerfspec.run_layout import video_dir
 
 PATHS = ("orbit", "spiral", "test", "interpolate")
 OUTPUTS = ("rgb", "depth", "opacity")
@@ -164,13 +166,14 @@ class VideoResult:
     seconds_per_frame: float  # rendering only, mean over frames
 
 
-def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: float = 30.0,
+def render_video(run: LoadedRun, data: DataConfig, path: str = "orbit", frames: int = 120, fps: float = 30.0,
                  resolution: tuple[int, int] | None = None, downscale: int | None = None,
                  outputs: list[str] | None = None, layout: str = "side", gif: bool = False,
                  keep_frames: bool = False, out_dir: Path | None = None, radius: float | None = None,
-                 elevation: float | None = None, chunk_rays: int | None = None,
+                 elevation: float | None = None, chunk_rays: int = 8192,
                  quiet: bool = False, smoothing: float = 2.0) -> VideoResult:
-    """Render ``path`` and write the videos; returns their paths and the mean render time.
+    """Render ``path`` through a run of the dataset ``data`` (its DataConfig) and write the videos,
+    ``chunk_rays`` rays at a time; returns their paths and the mean render time.
 
     Frames are pinhole views (no lens distortion) with the training cameras' mean focal length
     (and, where the run learned each photo's appearance, the nearest training view's),
@@ -191,12 +194,11 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
         raise NerfspecError(f"fps must be > 0, got {fps}")
     if downscale is not None and downscale < 1:
         raise NerfspecError(f"downscale must be >= 1, got {downscale}")
-    cfg = run.cfg
-    data = dataclasses.replace(cfg.data, downscale=downscale or cfg.data.downscale)
+    aabb = torch.as_tensor(data.aabb, dtype=torch.float32)
+    data = dataclasses.replace(data, downscale=downscale or data.downscale)
     train = load_split(data, "train")
     width, height = resolution if resolution is not None else (train.width, train.height)
     focal = path_focal(train.cameras, width)
-    aabb = torch.as_tensor(cfg.data.aabb, dtype=torch.float32)
     centre = 0.5 * (aabb[:3] + aabb[3:])
     default_radius, default_elev = orbit_defaults(train.poses, centre)
     test_poses = load_split(data, "test").poses if path == "test" else None
@@ -204,10 +206,10 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
                         elevation if elevation is not None else default_elev, test_poses, centre,
                         train.poses, smoothing)
 
-    out_dir = Path(out_dir) if out_dir is not None else run.run_dir / "video"
+    out_dir = Path(out_dir) if out_dir is not None else video_dir(run.run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    bg = background_colour(cfg.data.eval_background)
-    render_bg = eval_background(cfg.data.eval_background, run.background)  # a learned one where the run has it
+    bg = background_colour(data.eval_background)
+    render_bg = eval_background(data.eval_background, run.background)  # a learned one where the run has it
     near, far = box_near_far(poses[:, :3, 3], aabb)
     cameras = Cameras.pinhole(poses, width, height, focal)
     streams = ["+".join(outputs)] if layout == "side" else list(outputs)
@@ -228,8 +230,7 @@ def render_video(run: LoadedRun, path: str = "orbit", frames: int = 120, fps: fl
     try:
         for k in tqdm(range(len(poses)), desc=f"render {path}", unit="frame", disable=quiet, dynamic_ncols=True):
             t0 = time.perf_counter()
-            out = render_image(run.field, run.estimator, cameras, k, render_bg,
-                               chunk_rays or cfg.eval.chunk_rays)
+            out = render_image(run.field, run.estimator, cameras, k, render_bg, chunk_rays)
             if nearest is not None:
                 out["rgb"] = run.appearance.image(out["rgb"], int(nearest[k])).clamp(0, 1)
             render_s += time.perf_counter() - t0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,8 +16,10 @@ import numpy as np
 import torch
 
 from nerfspec.config import RFFCAConfig
+from nerfspec.cpu import cpu_has_bf16, cpu_name
 from nerfspec.errors import ConfigError, NerfspecError
 from nerfspec.fit.networks import MAPPINGS, SCALED
+from nerfspec.sweep import split_sweep
 
 TASKS = ("image", "shape")
 METRIC = {"image": "test_psnr", "shape": "iou"}
@@ -100,14 +101,10 @@ class FitSpec:
 
 
 def parse_sweep(text: str) -> tuple[str, list[float]]:
-    """``"gauss=5,10,20"`` -> ("gauss", [5.0, 10.0, 20.0]); errors are one line."""
-    if "=" not in text:
-        raise ConfigError(f"--sweep {text!r} must look like MAPPING=V1,V2,...")
-    name, values = text.split("=", 1)
-    try:
-        return name.strip(), [float(v) for v in values.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"--sweep {text!r}: scales must be numbers") from None
+    """``"gauss=5,10,20"`` (the grammar of ``nerfspec.sweep``) -> ("gauss", [5.0, 10.0, 20.0]):
+    scales, always floats (run names spell them so)."""
+    name, values = split_sweep(text, "MAPPING=V1,V2,...")
+    return name, [float(v) for v in values]
 
 
 # -- targets ------------------------------------------------------------------------------------
@@ -219,14 +216,7 @@ def choose_scale(rows: list[dict], metric: str) -> tuple[float, list[dict]]:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        cpu = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), cpu)
-        bf16 = "avx512_bf16" in text or "amx_bf16" in text
-    except OSError:
-        bf16 = False
-    return {"cpu": cpu, "bf16_units": bf16, "threads": torch.get_num_threads(), "cores": os.cpu_count(),
+    return {"cpu": cpu_name(), "bf16_units": cpu_has_bf16(), "threads": torch.get_num_threads(), "cores": os.cpu_count(),
             "torch": torch.__version__}
 
 

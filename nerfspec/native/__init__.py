@@ -12,14 +12,18 @@ which computes the same thing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import importlib
 import os
 import sys
 import time
 from pathlib import Path
 
 import torch
+
+from nerfspec.cpu import cpu_identity
 
 HERE = Path(__file__).parent
 # -ffp-contract=off keeps a * b + c as two roundings, like the PyTorch paths the ops mirror;
@@ -30,27 +34,51 @@ LDFLAGS = ("-fopenmp",)
 STALE_LOCK_S = 900  # a build lock older than this was left by a killed build (builds take < 2 min)
 
 
-def cpu_identity() -> str:
-    """The model and feature flags of this CPU (a -march=native build only runs on its like)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [ln for ln in f if ln.startswith(("model name", "flags", "Features", "CPU part"))]
-        return "".join(sorted(set(lines)))
-    except OSError:
-        return ""
+def extensions_root() -> Path:
+    """torch's extension cache: ``TORCH_EXTENSIONS_DIR``, else torch's default build root."""
+    from torch.utils.cpp_extension import get_default_build_root
+
+    return Path(os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root())
+
+
+@contextlib.contextmanager
+def build_lock(name: str):
+    """Hold an exclusive lock on ``<extension cache>/<name>.lock`` (``fcntl.flock``: the system
+    drops it when its holder dies, so no stale lock outlives a killed build)."""
+    root = extensions_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f"{name}.lock", "a") as f:
+        try:
+            import fcntl
+        except ImportError:  # no POSIX locks here: one process at a time is the caller's job
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def import_one_at_a_time(module: str, lock_name: str):
+    """Import ``module``, whose first import JIT-builds an extension, one process at a time.
+
+    nerfacc's CUDA backend deletes its build folder when it finds it empty and then builds into
+    it; processes starting together (the ranks of a data-parallel run) would delete each other's
+    half-built folder. Under the lock the first process builds; the others wait, then find the
+    build and load it."""
+    with build_lock(lock_name):
+        return importlib.import_module(module)
 
 
 def build_directory(name: str, source: Path, cflags=PORTABLE_FLAGS, ldflags=LDFLAGS) -> Path:
     """Where op ``name`` is built: one folder per source text, torch, Python, CPU and flag set."""
-    from torch.utils.cpp_extension import get_default_build_root
-
     # torch's install folder too: the build compiles against its headers, and two environments
     # sharing one folder would rebuild it each time the other one loads it
     key = hashlib.sha256(source.read_bytes() + "\n".join(
         [torch.__version__, os.path.dirname(torch.__file__), sys.version, cpu_identity(), *cflags, *ldflags]
     ).encode()).hexdigest()[:16]
-    root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()  # torch's own rule
-    return Path(root) / f"{name}_{key}"
+    return extensions_root() / f"{name}_{key}"
 
 
 def build_and_load(name: str, source: Path, what: str, cflags, ldflags=LDFLAGS) -> None:

@@ -36,6 +36,9 @@ from nerfspec.render.sampling import (
 UNVISITED = -1.0  # occs of a cell never evaluated: counts as occupied until it is
 UNBOUNDED_CASCADES = 4  # levels up to 8 times the box: walls and ground at finite distance
 UNBOUNDED_CONE_ANGLE = 1.0 / 256  # instant-ngp's for large scenes
+GPU_RENDER_PASSES = 3  # with marching's own, 4 host waits per rendered chunk
+GPU_UPDATE_CHUNK = 1 << 20  # points per density call of a grid update on a GPU
+CPU_UPDATE_CHUNK = 65536  # on the CPU the field's working set then stays in cache
 
 
 def sampler_for_scene(cfg: SamplerConfig, unbounded: bool) -> SamplerConfig:
@@ -187,6 +190,22 @@ class OccupancyGrid(nn.Module):
             return self.cfg.early_stop_round
         return 16 if self.aabb.device.type == "cpu" else 0
 
+    def update_chunk(self) -> int:
+        """Points per density call of an update: ``sampler.update_chunk``, where 0 is 65536 on
+        the CPU and 2^20 on a GPU."""
+        if self.cfg.update_chunk > 0:
+            return self.cfg.update_chunk
+        return CPU_UPDATE_CHUNK if self.aabb.device.type == "cpu" else GPU_UPDATE_CHUNK
+
+    def render_passes(self) -> int:
+        """Front-to-back passes of rendering without gradients: ``sampler.render_passes``, where
+        -1 is 0 on the CPU (rounds of a few samples until every ray is done: fewest field
+        queries, and a host wait costs nothing there) and ``GPU_RENDER_PASSES`` on a GPU (a
+        bounded number of waits per chunk, each pass one large launch)."""
+        if self.cfg.render_passes >= 0:
+            return self.cfg.render_passes
+        return 0 if self.aabb.device.type == "cpu" else GPU_RENDER_PASSES
+
     def choose_cells(self, step: int, generator: torch.Generator | None = None) -> Tensor:
         """Flat cells (K,) to re-evaluate at ``step``: all during warm-up (or when a slice covers
         the grid); else ``update_cells`` of them, never-evaluated cells first, then half
@@ -211,7 +230,7 @@ class OccupancyGrid(nn.Module):
         cells = self.choose_cells(step, generator)
         jitter = torch.rand((cells.shape[0], 3), generator=generator, device=self.occs.device)
         x = cascade_cell_points(self.level_aabbs(), cells, self.resolution, jitter)
-        occ = torch.cat([density_fn(part).float() for part in x.split(65536)]) * cfg.render_step_size
+        occ = torch.cat([density_fn(part).float() for part in x.split(self.update_chunk())]) * cfg.render_step_size
         occ = occ.masked_fill(self.carved[cells], 0.0)
         self.occs[cells] = torch.maximum(self.occs[cells] * cfg.occ_ema_decay, occ)
         self.refresh_binary()

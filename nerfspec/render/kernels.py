@@ -38,10 +38,11 @@ def nerfacc_cuda_available() -> bool:
     the answer is remembered for the process and a failure is said once)."""
     if not torch.cuda.is_available():
         return False
-    try:
-        from nerfacc.cuda._backend import _C  # triggers the JIT build
+    from nerfspec.native import import_one_at_a_time
 
-        return _C is not None
+    try:
+        # the import JIT-builds the extension; ranks starting together build one at a time
+        return import_one_at_a_time("nerfacc.cuda._backend", "nerfacc_cuda_build")._C is not None
     except Exception as exc:  # the build can fail in many ways
         print(f"note: nerfacc CUDA extension unavailable ({exc}); sampling and compositing run "
               "in PyTorch on the GPU", file=sys.stderr)

@@ -14,7 +14,13 @@ from nerfspec.cameras import Cameras
 from nerfspec.render.grid import OccupancyGrid
 from nerfspec.render.kernels import render_weights
 from nerfspec.render.protocol import Field
-from nerfspec.render.sampling import Samples, contributing, march_front_to_back
+from nerfspec.render.sampling import (
+    Samples,
+    contributing,
+    march_front_to_back,
+    march_in_passes,
+    pass_bounds,
+)
 from nerfspec.render.volume import composite_weighted, exclusive_sum_packed
 
 
@@ -122,33 +128,44 @@ def _render_fused(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs:
 
 @torch.inference_mode()
 def render_rays_inference(field: Field, estimator: OccupancyGrid, origins: Tensor, dirs: Tensor,
-                          background: Tensor, round_size: int = 8) -> RenderResult:
+                          background: Tensor, round_size: int = 8, passes: int | None = None) -> RenderResult:
     """``render_rays`` without gradients in one field pass: each ray's samples are evaluated
-    front to back (density and colour together), ``round_size`` at a time, until the ray is
-    opaque; the weights of a round continue the transmittance of the rounds before it."""
+    front to back (density and colour together) until the ray is opaque; the weights of a round
+    continue the transmittance of the rounds before it.
+
+    ``passes`` (default: the estimator's ``render_passes()``) says how the rounds are cut: 0,
+    ``round_size`` samples per ray at a time until every ray is done (the fewest field queries;
+    two host waits a round); N > 0, N passes (``sampling.pass_bounds``: the first 32 samples of
+    every ray, then the next 96, ... , then the rest) with the stopping decided on the device,
+    so a chunk costs marching's wait and one per pass. The pixels agree to ``early_stop_eps``."""
     n_rays = origins.shape[0]
     samples = estimator.sample(origins, dirs, None)
-    rgb = torch.zeros(n_rays, 3, device=origins.device)
-    opacity = torch.zeros(n_rays, 1, device=origins.device)
-    depth = torch.zeros(n_rays, 1, device=origins.device)
+    # one scatter per round for colour, opacity and depth: rows [rgb, 1, t_mid] weighted by w
+    acc = torch.zeros(n_rays, 5, device=origins.device)
     tau_before = torch.zeros(n_rays, device=origins.device)
     points = samples.points(origins, dirs)
     dt = samples.t_ends - samples.t_starts
+    t_mid = ((samples.t_starts + samples.t_ends) * 0.5)[:, None]
 
     def evaluate(sel: Tensor) -> Tensor:
         rays = samples.ray_indices[sel]
         sigmas, colours = field(points[sel], dirs[rays])
-        tau = sigmas * dt[sel]
+        tau = sigmas.float() * dt[sel]
         trans = torch.exp(-(tau_before[rays] + exclusive_sum_packed(tau, rays, n_rays)))
         w = (trans * (1.0 - torch.exp(-tau)))[:, None]
-        rgb.index_add_(0, rays, w * colours.float())
-        opacity.index_add_(0, rays, w)
-        depth.index_add_(0, rays, w * ((samples.t_starts[sel] + samples.t_ends[sel]) * 0.5)[:, None])
+        values = torch.cat([colours.float(), torch.ones_like(w), t_mid[sel]], dim=1)
+        acc.index_add_(0, rays, w * values)
         tau_before.index_add_(0, rays, tau)
         return tau
 
-    visited = march_front_to_back(samples, n_rays, estimator.cfg.early_stop_eps, round_size, evaluate)
-    return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, int(visited.sum()))
+    eps = estimator.cfg.early_stop_eps
+    passes = estimator.render_passes() if passes is None else passes
+    if passes > 0:
+        visited = march_in_passes(samples, n_rays, eps, pass_bounds(passes), evaluate)
+    else:
+        visited = int(march_front_to_back(samples, n_rays, eps, round_size, evaluate).sum())
+    rgb, opacity, depth = acc[:, :3], acc[:, 3:4], acc[:, 4:5]
+    return RenderResult(rgb + background * (1.0 - opacity), opacity, depth, visited)
 
 
 @torch.inference_mode()

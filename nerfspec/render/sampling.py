@@ -144,6 +144,51 @@ def march_front_to_back(samples: Samples, n_rays: int, early_stop_eps: float, ro
     return visited
 
 
+def pass_bounds(passes: int, first: int = 32, growth: int = 4) -> tuple[int, ...]:
+    """Where ``passes`` front-to-back passes split each ray's samples: positions
+    (first, first growth, first growth^2, ...), passes - 1 of them (the last pass takes the rest)."""
+    return tuple(first * growth ** i for i in range(max(passes, 1) - 1))
+
+
+def march_in_passes(samples: Samples, n_rays: int, early_stop_eps: float, bounds: tuple[int, ...],
+                    evaluate: Callable[[Tensor], Tensor]) -> int:
+    """Visit each ray's samples front to back in len(bounds) + 1 passes, dropping a ray once its
+    transmittance exp(-sum tau) is below ``early_stop_eps`` (0: one pass over everything).
+
+    Pass i visits the samples at positions p in [b_{i-1}, b_i) along their ray (b_{-1} = 0, the
+    last pass has no upper bound) of the rays still above ``early_stop_eps``: one boolean mask over
+    the samples and one compaction, whose size is the pass's only host wait. The transmittance
+    stays on the device, so ``bounds`` fixes the number of waits whatever the scene. ``evaluate``
+    is called as in ``march_front_to_back`` and each ray's visited samples form a prefix of its
+    samples. Returns how many samples were visited.
+    """
+    n = len(samples)
+    if n == 0:
+        return 0
+    device, rays = samples.t_starts.device, samples.ray_indices
+    if early_stop_eps <= 0 or not bounds:
+        evaluate(torch.arange(n, device=device))
+        return n
+    starts, _ = segment_starts(rays, n_rays)
+    position = torch.arange(n, device=device) - starts[rays]
+    tau = torch.zeros(n_rays, device=device)
+    limit = -math.log(early_stop_eps)
+    visited, lo = 0, 0
+    for hi in (*bounds, None):
+        in_pass = position >= lo
+        if hi is not None:
+            in_pass &= position < hi
+        if lo > 0:
+            in_pass &= (tau < limit)[rays]
+        sel = in_pass.nonzero().squeeze(1)
+        if sel.numel() == 0:  # every ray opaque or out of samples: no later pass has any
+            break
+        tau.index_add_(0, rays[sel], evaluate(sel).float())
+        visited += sel.numel()
+        lo = hi
+    return visited
+
+
 def front_to_back_densities(samples: Samples, points: Tensor, density_fn: DensityFn, n_rays: int,
                             early_stop_eps: float, round_size: int = 16) -> tuple[Tensor, Tensor]:
     """Densities (S,) of the samples ``march_front_to_back`` visits (0 elsewhere), and the

@@ -18,15 +18,12 @@ from nerfspec.report import images
 from nerfspec.report.assets import AssetWriter
 from nerfspec.report.compare_data import compare_data, is_compare_dir, read_results, run_folder, shown_runs
 from nerfspec.report.run_data import GroundTruth, run_data
-
-PAGE_NAME = "report.html"
+from nerfspec.run_layout import CONFIG_NAME, PAGE_NAME, is_run_dir, page_path
 
 
 def classify(paths: list[str | Path]) -> tuple[str, list[Path]]:
     """("compare", [dir]) for one ``nerfspec compare`` folder, else ("run" | "runs", run dirs);
     NerfspecError naming the first path that is neither."""
-    from nerfspec.run import CONFIG_NAME
-
     paths = [Path(p) for p in paths]
     if not paths:
         raise NerfspecError("give a run directory, several, or a nerfspec compare folder")
@@ -37,7 +34,7 @@ def classify(paths: list[str | Path]) -> tuple[str, list[Path]]:
             if len(paths) > 1:
                 raise NerfspecError(f"{p}: a comparison folder makes a page of its own; give it alone")
             return "compare", [p]
-        if not (p / CONFIG_NAME).is_file():
+        if not is_run_dir(p):
             raise NerfspecError(f"{p}: not a run directory (no {CONFIG_NAME}) nor a nerfspec compare "
                                 "folder (no results.json and runs/)")
     if len({p.resolve() for p in paths}) != len(paths):
@@ -47,7 +44,7 @@ def classify(paths: list[str | Path]) -> tuple[str, list[Path]]:
 
 def default_out(kind: str, paths: list[Path]) -> Path:
     """RUN/report.html, COMPARE_DIR/report.html, or ./report.html for several runs."""
-    return paths[0] / PAGE_NAME if kind in ("run", "compare") else Path(PAGE_NAME)
+    return page_path(paths[0]) if kind in ("run", "compare") else Path(PAGE_NAME)
 
 
 def check_out(out: Path) -> Path:

@@ -18,6 +18,18 @@ from nerfspec.report import images
 from nerfspec.report.assets import AssetWriter, safe_name
 from nerfspec.report.events import last_value, mean_value, read_scalars
 from nerfspec.report.run_info import read_json, run_info
+from nerfspec.run_layout import (
+    config_path,
+    eval_dir,
+    eval_metrics_path,
+    eval_view_name,
+    evaluated_splits,
+    mesh_dir,
+    mesh_metrics_path,
+    mesh_path,
+    tensorboard_dir,
+    video_dir,
+)
 
 SPLIT_ORDER = ("test", "val", "train")
 MESH_LIMIT = 256 * 1024 * 1024  # bytes of PLY above which the viewer is left out
@@ -25,8 +37,7 @@ MESH_LIMIT = 256 * 1024 * 1024  # bytes of PLY above which the viewer is left ou
 
 def eval_splits(run_dir: Path) -> list[str]:
     """Splits with RUN/eval_<split>/metrics.json: test, val, train, then any other, by name."""
-    found = [p.name[len("eval_"):] for p in run_dir.glob("eval_*") if (p / "metrics.json").is_file()]
-    return sorted(found, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
+    return sorted(evaluated_splits(run_dir), key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
 
 
 def ply_header(data: bytes) -> dict:
@@ -72,10 +83,10 @@ def mesh_entry(path: Path, label: str, key: str, assets: AssetWriter, metrics: d
 
 def run_mesh_path(run_dir: Path, metrics: dict | None) -> Path | None:
     """RUN/mesh/mesh.ply, else the PLY that mesh/metrics.json names, else any RUN/mesh/*.ply."""
-    candidates = [run_dir / "mesh" / "mesh.ply"]
+    candidates = [mesh_path(run_dir)]
     if metrics and isinstance(metrics.get("mesh"), str) and metrics["mesh"].endswith(".ply"):
         candidates.append(Path(metrics["mesh"]))
-    candidates += sorted((run_dir / "mesh").glob("*.ply"))
+    candidates += sorted(mesh_dir(run_dir).glob("*.ply"))
     return next((p for p in candidates if p.is_file()), None)
 
 
@@ -99,7 +110,7 @@ class GroundTruth:
         return self.cache[key]
 
 
-def view_entries(run_name: str, split_name: str, metrics: dict, eval_dir: Path, gt_split,
+def view_entries(run_name: str, split_name: str, metrics: dict, folder: Path, gt_split,
                  background: tuple[float, float, float], assets: AssetWriter, notes: list[str],
                  progress: bool) -> list[dict]:
     """Per evaluated view: {"view", "psnr", "ssim", "render", "gt", "error", "max_error"}; image
@@ -112,7 +123,7 @@ def view_entries(run_name: str, split_name: str, metrics: dict, eval_dir: Path, 
         k = int(v["view"])
         entry = {"view": k, "psnr": v.get("psnr"), "ssim": v.get("ssim"), "render": None, "gt": None,
                  "error": None, "max_error": None}
-        path = eval_dir / f"r_{k}.png"
+        path = folder / eval_view_name(k)
         render = None
         if path.is_file():
             entry["render"] = assets.add_file(path, f"{run_name}_{split_name}_r_{k}.png", "image/png")
@@ -137,13 +148,13 @@ def eval_section(run_dir: Path, cfg, split_name: str, gt: GroundTruth, assets: A
                  notes: list[str], progress: bool) -> dict:
     from nerfspec.render.background import BACKGROUNDS
 
-    eval_dir = run_dir / f"eval_{split_name}"
-    metrics = read_json(eval_dir / "metrics.json") or {}
+    folder = eval_dir(run_dir, split_name)
+    metrics = read_json(eval_metrics_path(run_dir, split_name)) or {}
     gt_split, note = gt.split(cfg.data, split_name)
     if note:
         notes.append(note)
     background = BACKGROUNDS.get(cfg.data.eval_background, (1.0, 1.0, 1.0))
-    views = view_entries(run_dir.name, split_name, metrics, eval_dir, gt_split, background, assets,
+    views = view_entries(run_dir.name, split_name, metrics, folder, gt_split, background, assets,
                          notes, progress)
     return {"split": split_name, "step": metrics.get("step"), "psnr": metrics.get("psnr"),
             "ssim": metrics.get("ssim"), "every": metrics.get("every"),
@@ -166,8 +177,8 @@ def training_summary(scalars: dict) -> dict:
 def media(run_dir: Path, cfg, assets: AssetWriter, notes: list[str]) -> dict:
     """Videos (RUN/video/*.mp4) and meshes (the run's, and the scene's ground truth) of a run."""
     videos = [{"name": p.name, "url": assets.add_file(p, f"{run_dir.name}_{p.name}", "video/mp4", inline=False),
-               "bytes": p.stat().st_size} for p in sorted((run_dir / "video").glob("*.mp4"))]
-    mesh_metrics = read_json(run_dir / "mesh" / "metrics.json")
+               "bytes": p.stat().st_size} for p in sorted(video_dir(run_dir).glob("*.mp4"))]
+    mesh_metrics = read_json(mesh_metrics_path(run_dir))
     path = run_mesh_path(run_dir, mesh_metrics)
     mesh = mesh_entry(path, run_dir.name, blob_key("mesh", path), assets, mesh_metrics, notes) if path else None
     gt_path = Path(cfg.data.root) / "mesh.ply"  # generated scenes only; shown beside the run's mesh
@@ -180,22 +191,22 @@ def run_data(run_dir: str | Path, assets: AssetWriter, gt: GroundTruth | None = 
              progress: bool = False) -> dict:
     """Everything the page shows about one run (see the module docstring); NerfspecError when
     ``run_dir`` is not a run (no readable config.toml)."""
-    from nerfspec.run import CONFIG_NAME, read_run_config
+    from nerfspec.run import read_run_config
 
     run_dir = Path(run_dir)
     cfg = read_run_config(run_dir)
     gt = gt or GroundTruth()
     notes: list[str] = []
-    scalars, tb_notes = read_scalars(run_dir / "tb")
+    scalars, tb_notes = read_scalars(tensorboard_dir(run_dir))
     notes += tb_notes
     if not scalars:
-        notes.append(f"no training curves: {run_dir / 'tb'} holds no TensorBoard scalars")
+        notes.append(f"no training curves: {tensorboard_dir(run_dir)} holds no TensorBoard scalars")
     evals = [eval_section(run_dir, cfg, s, gt, assets, notes, progress) for s in eval_splits(run_dir)]
     if not evals:
         notes.append(f"not evaluated yet: nerfspec eval {run_dir}")
     size = next((tuple(e["size"]) for e in evals if e["size"]), None)
     data = {"name": run_dir.name, "dir": str(run_dir), "encoding": cfg.field.encoding,
-            "info": run_info(run_dir, cfg, scalars, size), "config_toml": (run_dir / CONFIG_NAME).read_text(),
+            "info": run_info(run_dir, cfg, scalars, size), "config_toml": config_path(run_dir).read_text(),
             "scalars": {tag: {"step": s["step"], "value": s["value"]} for tag, s in scalars.items()},
             "summary": training_summary(scalars), "evals": evals, **media(run_dir, cfg, assets, notes)}
     if not data["videos"]:

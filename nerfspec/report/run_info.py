@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from nerfspec.config import Config
+from nerfspec.run_layout import run_info_path
 
-INFO_NAME = "run_info.json"
 # The keys the page shows, in order (run_info.json may hold more; they are shown after these).
 INFO_KEYS = ("device", "device_name", "precision", "kernels", "threads", "torch", "encoding", "parameters", "dataset",
              "step", "elapsed_s", "rays_per_s", "samples_per_s", "peak_memory_gb")
@@ -99,6 +99,6 @@ def fallback_info(run_dir: Path, cfg: Config, scalars: dict, image_size: tuple[i
 
 def run_info(run_dir: Path, cfg: Config, scalars: dict, image_size: tuple[int, int] | None = None) -> dict:
     """The run's facts, {key: {"value", "source"}} (see ``merge_info``)."""
-    recorded = read_json(run_dir / INFO_NAME)
+    recorded = read_json(run_info_path(run_dir))
     need = {k for k in INFO_KEYS if not recorded or recorded.get(k) is None}
     return merge_info(recorded, fallback_info(run_dir, cfg, scalars, image_size, need))

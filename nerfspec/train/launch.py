@@ -9,6 +9,7 @@ from nerfspec.data.dataset import resolve_scene
 from nerfspec.distributed import barrier, init_from_env, shutdown, weights_in_sync
 from nerfspec.errors import OutputError
 from nerfspec.run import check_new_run_dir, create_run_dir, describe_os_error, read_run_config, write_run_info
+from nerfspec.run_layout import tensorboard_dir
 from nerfspec.train.trainer import Trainer, TrainResult
 
 
@@ -37,9 +38,9 @@ def train(cfg: Config, resume_dir: str | Path | None = None, force: bool = False
     writer = None
     if main:
         try:
-            writer = SummaryWriter(str(run_dir / "tb"))
+            writer = SummaryWriter(str(tensorboard_dir(run_dir)))
         except OSError as exc:
-            raise OutputError(f"cannot write TensorBoard logs to {run_dir / 'tb'} ({describe_os_error(exc)})") from None
+            raise OutputError(f"cannot write TensorBoard logs to {tensorboard_dir(run_dir)} ({describe_os_error(exc)})") from None
     try:
         result = trainer.fit(writer, on_step=on_step)
         if ctx is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import platform
 import signal
 import sys
 import time
@@ -22,7 +21,6 @@ from torch import Tensor
 from tqdm import tqdm
 
 from nerfspec.config import Config
-from nerfspec.data.blender import composite
 from nerfspec.data.dataset import is_capture, load_split
 from nerfspec.distributed import (
     DistContext,
@@ -35,8 +33,8 @@ from nerfspec.distributed import (
     rank_seed,
 )
 from nerfspec.errors import CheckpointError, DivergedError, NerfspecError
+from nerfspec.evaluate import render_and_score
 from nerfspec.fields.appearance import Appearance, appearance_enabled
-from nerfspec.metrics import psnr
 from nerfspec.models import (
     build_background_model,
     build_models,
@@ -48,13 +46,13 @@ from nerfspec.models import (
 from nerfspec.precision import resolve_precision
 from nerfspec.render.background import eval_background
 from nerfspec.render.carving import carve_empty_cells
-from nerfspec.render.renderer import render_image
 from nerfspec.run import checkpoint_paths, load_checkpoint, save_checkpoint, write_run_info
 from nerfspec.train.batching import RayBatcher, draw_background
-from nerfspec.train.early_stop import EarlyStopPolicy, resolve_mode
+from nerfspec.train.early_stop import field_query_cost, policy_for
 from nerfspec.train.faults import FaultCounter, diverged_message, restore_warning, sync_point
 from nerfspec.train.optim import build_optimizer, set_learning_rates, step_unless_nonfinite
 from nerfspec.train.progress import StatsWindow, bar_postfix, training_scalars
+from nerfspec.train.run_summary import describe_run, start_line
 from nerfspec.train.schedule import lr_factor, next_ray_count, run_progress
 from nerfspec.train.step import forward_backward, step_is_finite
 
@@ -67,18 +65,6 @@ class TrainResult:
     interrupted: bool
     signal: int | None = None  # the signal that stopped the run (SIGINT / SIGTERM), if any
     skipped_steps: int = 0  # steps skipped for a non-finite loss or gradient
-
-
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo where it exists)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class Trainer:
@@ -110,7 +96,8 @@ class Trainer:
         self.appearance = (Appearance(len(self.train_split)).to(self.device)
                            if appearance_enabled(cfg.train.appearance, is_capture(cfg.data.root)) else None)
         self.optimizer = build_optimizer(self.field, cfg.train, self.device, self.background, self.appearance)
-        self.early_stop = EarlyStopPolicy(resolve_mode(cfg.sampler.train_early_stop, self.device))
+        self.early_stop = policy_for(cfg.sampler.train_early_stop, self.device, lambda: field_query_cost(
+            self.field, self.estimator.aabb, max(cfg.train.target_samples, 1 << 16)))
         self.generator = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.train.seed, dist_ctx))
         if dist_ctx is not None:
             broadcast_state(self.field)
@@ -144,32 +131,11 @@ class Trainer:
 
     def describe(self) -> dict:
         """What this run runs on and trains: the content of run_info.json."""
-        split = self.train_split
-        return {
-            "device": str(self.device), "device_name": (torch.cuda.get_device_name(self.device)
-                                                        if self.device.type == "cuda" else cpu_name()),
-            "precision": self.precision, "kernels": self.estimator.backend,
-            "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "encoding": self.cfg.field.encoding,
-            "parameters": sum(p.numel() for p in self.field.parameters()),
-            "dataset": {"root": str(self.cfg.data.root), "train_views": len(split),
-                        "width": split.width, "height": split.height},
-            "step": self.step, "elapsed_s": self.elapsed_s,
-            "rays_per_s": self.totals["rays"] / max(self.elapsed_s, 1e-9),
-            "samples_per_s": self.totals["samples"] / max(self.elapsed_s, 1e-9),
-            "peak_memory_gb": (torch.cuda.max_memory_allocated(self.device) / 2 ** 30
-                               if self.device.type == "cuda" else None),
-            "world_size": self.dist.world_size if self.dist is not None else 1,
-        }
+        return describe_run(self)
 
     def start_line(self) -> str:
         """One line saying what is about to train, on what."""
-        info = self.describe()
-        data = info["dataset"]
-        return (f"training {info['encoding']} ({info['parameters']:,} parameters) on {info['device']} "
-                f"({info['device_name']}), {info['precision']}, {info['threads']} threads, "
-                f"{info['kernels']} kernels; {data['train_views']} views of {data['width']}x{data['height']} "
-                f"from {data['root']}" + (f"; {self.scene_note}" if self.scene_note else ""))
+        return start_line(self.describe(), self.scene_note)
 
     # -- checkpoints ---------------------------------------------------------------------
     def state_dict(self, ray_states: list[Tensor] | None = None) -> dict:
@@ -333,12 +299,11 @@ class Trainer:
     def validation_image(self) -> tuple[float, Tensor] | None:
         if self.val_split is None:
             return None
-        split, cfg = self.val_split, self.cfg
+        cfg = self.cfg
         self.field.eval()
-        out = render_image(self.field, self.estimator, split.cameras, 0,
-                           eval_background(cfg.data.eval_background, self.background), cfg.eval.chunk_rays)
-        target = composite(split.image(0).float() / 255.0, out["background"])
-        return psnr(out["rgb"], target), torch.cat([out["rgb"], target], dim=1)
+        view = render_and_score(self.field, self.estimator, self.val_split, 0,
+                                eval_background(cfg.data.eval_background, self.background), cfg.eval.chunk_rays)
+        return view.psnr, torch.cat([view.out["rgb"], view.target], dim=1)
 
     # -- the loop ------------------------------------------------------------------------
     def fit(self, writer=None, on_step=None) -> TrainResult:

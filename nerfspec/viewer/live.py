@@ -12,6 +12,7 @@ from nerfspec.data.dataset import load_split
 from nerfspec.export.video import box_near_far
 from nerfspec.metrics import psnr_from_mse
 from nerfspec.render.background import eval_background
+from nerfspec.run_layout import eval_metrics_path
 from nerfspec.viewer.schedule import Refinement, TimeBudget
 from nerfspec.viewer.scene import find_mesh
 from nerfspec.viewer.server import Source, Viewer
@@ -19,7 +20,7 @@ from nerfspec.viewer.server import Source, Viewer
 
 def saved_psnr(run_dir: Path) -> float | None:
     """The test PSNR of RUN/eval_test/metrics.json, if the run was evaluated."""
-    path = Path(run_dir) / "eval_test" / "metrics.json"
+    path = eval_metrics_path(run_dir, "test")
     try:
         return float(json.loads(path.read_text())["psnr"])
     except (OSError, ValueError, KeyError, TypeError):

@@ -15,6 +15,7 @@ from torch import Tensor
 
 from nerfspec.cameras import Cameras
 from nerfspec.render.cascades import cascade_cell_points
+from nerfspec.run_layout import mesh_dir, mesh_path
 from nerfspec.viewer.camera import c2w_to_browser, vertical_fov
 
 BOX_EDGES = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
@@ -60,9 +61,9 @@ def frustum_poses(cameras: Cameras) -> list[dict]:
 
 def find_mesh(run_dir: Path) -> Path | None:
     """The run's extracted mesh (RUN/mesh/mesh.ply, else any RUN/mesh/*.ply or .obj), if any."""
-    folder = Path(run_dir) / "mesh"
-    if (folder / "mesh.ply").is_file():
-        return folder / "mesh.ply"
+    folder = mesh_dir(run_dir)
+    if mesh_path(run_dir).is_file():
+        return mesh_path(run_dir)
     found = sorted(folder.glob("*.ply")) + sorted(folder.glob("*.obj")) if folder.is_dir() else []
     return found[0] if found else None
 

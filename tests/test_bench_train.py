@@ -55,18 +55,40 @@ def test_bench_train_prints_configs_side_by_side(tiny_scene, tmp_path, capsys):
     for key in ("samples_per_s", "field fwd+bwd (training pass) %", "density queries, no grad %"):
         cells = next(line for line in out.splitlines() if line.startswith(key))[34:].split()
         assert len(cells) == 2 and all(float(c.replace(",", "")) >= 0 for c in cells), key
-    assert re.search(r"machine GEMM: float32 [\d.]+ GFLOP/s", out)
+    assert re.search(r"machine GEMM \(cpu\): float32 [\d.]+ GFLOP/s", out)
 
 
 def test_gpu_path_step_stays_within_its_launch_and_wait_ceilings(tiny_scene):
-    """lego_hashgrid_gpu.toml's step on the GPU's code path (smaller tables, grid and batch, which
-    change sizes, not the ops): <= 300 ops and <= 2 host waits (the marching op's allocation read
-    and the pruned samples' index), <= 600 ops with a grid update of one chunk."""
+    """lego_hashgrid_gpu.toml's step on the GPU's code path (smaller tables and batch on a tiny
+    scene, which change sizes, not the ops; the real grid and cells per update): <= 300 ops and
+    <= 2 host waits (the marching op's allocation read and the pruned samples' index), <= 600 ops
+    with a grid update whose own share is a few large ops (<= 120: its 2^19 cells' densities in
+    one call), and a rendered chunk of 256 rays in <= 4 waits (marching's and one per pass)."""
+    from nerfspec.render.grid import GPU_RENDER_PASSES
+
     bench = load_script("bench_train")
     config = Path(__file__).resolve().parents[1] / "configs" / "lego_hashgrid_gpu.toml"
     counts = bench.count(str(config), [f"data.root={tiny_scene}", "train.rays_per_step=64",
-                                       "train.max_rays_per_step=64", "field.hashgrid.log2_table_size=15",
-                                       "sampler.grid_resolution=32", "sampler.update_cells=8192"], 20, 64)
-    step, update = counts["step"], counts["grid_update_step"]
+                                       "train.max_rays_per_step=64", "field.hashgrid.log2_table_size=15"], 1, 256)
+    step, update, render = counts["step"], counts["grid_update_step"], counts["render_256_rays"]
     assert step.ops <= 300 and step.waits <= 2, step.summary()
-    assert update.ops <= 600 and update.waits <= 2, update.summary()
+    assert update.ops <= 600 and update.ops - step.ops <= 120 and update.waits <= 2, update.summary()
+    assert render.waits <= 1 + GPU_RENDER_PASSES <= 4 and render.ops <= 400, render.summary()
+
+
+def test_next_counted_step_skips_log_steps_and_finds_updates():
+    bench = load_script("bench_train")
+    assert bench.next_step(0, 16, 50, update=False) == 1
+    assert bench.next_step(1, 16, 50, update=True) == 16
+    assert bench.next_step(33, 16, 50, update=True) == 48
+    assert bench.next_step(48, 16, 50, update=False) == 50  # 49 would be a log step (49 + 1 = 50)
+    assert bench.next_step(17, 16, 50, update=True) == 32
+
+
+def test_timed_waits_for_the_device_before_each_clock_read():
+    bench = load_script("bench_train")
+    events = []
+    timed = bench.Timed(lambda: events.append("call"), sync=lambda: events.append("sync"))
+    timed()
+    assert events == ["sync", "call", "sync"]
+    assert bench.device_sync("cpu")() is None

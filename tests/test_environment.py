@@ -1,6 +1,5 @@
-"""Real-scene captures: frames whose images are missing (data.missing_images), the frame and
-box a capture's file chooses, and the generated unbounded scene (a textured room around the
-objects, photographed as a walk-around)."""
+"""nerfspec.synth.environment: the generated unbounded scene, a textured room around the objects,
+photographed as a walk-around."""
 
 from __future__ import annotations
 
@@ -9,53 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from nerfspec.data.dataset import load_split
 from nerfspec.synth.environment import ROOM_CEILING, ROOM_FLOOR, ROOM_HALF_WIDTH, environment, room_hit
 from nerfspec.synth import SCENES_DIR, camera_poses, load_scene_description
-from nerfspec.errors import DatasetError
-from tests.test_capture import capture, data  # noqa: F401  (the module fixture and helper)
 
 pytestmark = pytest.mark.usefixtures("private_cache")
-
-
-def without_images(capture, tmp_path, count: int):  # noqa: F811
-    import shutil
-
-    dst = tmp_path / "holes"
-    shutil.copytree(capture, dst)
-    gone = sorted((dst / "images").glob("train_*.png"))[:count]
-    for p in gone:
-        p.unlink()
-    return dst, gone
-
-
-def test_missing_images_are_an_error_naming_the_count_and_the_setting(capture, tmp_path):  # noqa: F811
-    root, gone = without_images(capture, tmp_path, 3)
-    with pytest.raises(DatasetError) as err:
-        load_split(data(root), "train")
-    msg = str(err.value)
-    assert "3 of 12 frames" in msg and 'data.missing_images = "skip"' in msg and gone[0].name in msg
-    assert "\n" not in msg
-
-
-def test_missing_images_skipped_with_one_warning(capture, tmp_path, capsys):  # noqa: F811
-    root, gone = without_images(capture, tmp_path, 3)
-    full = load_split(data(capture), "train")
-    cfg = data(root, missing_images="skip")
-    train = load_split(cfg, "train")
-    test = load_split(cfg, "test")
-    assert train.images.shape[0] == full.images.shape[0] - 3
-    assert test.images.shape[0] == load_split(data(capture), "test").images.shape[0]
-    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and "skipping 3 of 12 frames" in warnings[0]
-
-
-def test_every_image_missing_is_an_error_even_when_skipping(capture, tmp_path):  # noqa: F811
-    root, _ = without_images(capture, tmp_path, 8)
-    for p in (root / "images").glob("*.png"):
-        p.unlink()
-    with pytest.raises(DatasetError, match="12 of 12 frames"):
-        load_split(data(root, missing_images="skip"), "train")
 
 
 def test_room_rays_leave_through_its_faces():

@@ -1,17 +1,13 @@
-"""``nerfspec fit image|shape``: the command line of the fit tasks (registered by ``nerfspec.cli``)."""
+"""``nerfspec fit image|shape``: Tancik et al.'s direct regression tasks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
-from nerfspec.config import load_config
 from nerfspec.errors import NerfspecError
-from nerfspec.fit.experiment import FitSpec, parse_sweep, run_experiment
 
 
-def add_fit_parser(sub) -> None:
+def add_parser(sub) -> None:
     """The ``fit`` subcommand and its ``image`` / ``shape`` tasks on the CLI's subparsers."""
     p = sub.add_parser("fit", help="Tancik et al.'s direct regression tasks: 2D images, 3D occupancy",
                        description="Fit coordinate networks with each input mapping to images or meshes, "
@@ -62,8 +58,13 @@ def add_fit_parser(sub) -> None:
                            help="marching-cubes grid of the exported meshes (default 128)")
 
 
-def run_fit(args) -> int:
+def run(args) -> int:
     """Build the ``FitSpec`` from parsed arguments, run it and print where the report is."""
+    import torch
+
+    from nerfspec.config import load_config
+    from nerfspec.fit.experiment import FitSpec, parse_sweep, run_experiment
+
     if args.threads:
         torch.set_num_threads(args.threads)
     bad = [o for o in args.overrides if not o.strip().startswith("field.rffca.")]

@@ -1,4 +1,4 @@
-"""Seeded fuzzing of captures (one transforms.json): the rules of test_fuzz.py for the new
+"""Seeded fuzzing of captures (one transforms.json): the rules of test_blender_fuzz.py for the new
 format. For every corrupted variant of a 6-frame distorted capture the loader either gives
 usable splits or raises a one-line ``NerfspecError`` that starts with the input's path; no
 other exception escapes and no input file changes. A sample also goes through the command
@@ -23,7 +23,7 @@ from nerfspec.synth import SCENES_DIR, make_scene
 from nerfspec.errors import NerfspecError
 
 from tests.conftest import run_cli
-from tests.test_fuzz import ODD_VALUES, apply_mutations, damage_json, frames_edit, tree_hash
+from tests.test_blender_fuzz import ODD_VALUES, apply_mutations, damage_json, frames_edit, tree_hash
 
 VARIANTS = 240
 CLI_VARIANTS = 12

@@ -1,71 +1,17 @@
-"""Unbounded scenes: the contraction, the grid's cascades and cone-angle steps (PyTorch, C++
-and nerfacc's layout agreeing), the contracting field, and how a scene's frame and model are
-chosen from its file."""
+"""nerfspec.render.cascades: the grid's cascades and cone-angle steps for unbounded scenes, PyTorch,
+C++ and nerfacc's layout agreeing."""
 
 from __future__ import annotations
 
-import json
-import shutil
-
-import numpy as np
 import pytest
 import torch
 
-from nerfspec.config import SamplerConfig, config_from_dict
-from nerfspec.contraction import contract, contracted_unit, to_box_units
-from nerfspec.data.dataset import resolve_scene
-from nerfspec.data.scene_choice import cameras_inside, choose_normalize, choose_scene
+from nerfspec.config import SamplerConfig
 from nerfspec.render.cascades import cascade_aabbs, cascade_cell_index, cascade_cell_points, march_cascades
 from nerfspec.render.grid import OccupancyGrid, sampler_for_scene, state_from_nerfacc, state_to_nerfacc
 from nerfspec.render.sampling import cell_index, march_grid
+from tests.test_contraction import AABB, unit_dirs
 
-AABB = torch.tensor([-1.5, -1.0, -1.5, 1.5, 2.0, 1.5])  # not a cube, not centred: the general case
-
-
-def unit_dirs(n: int, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.nn.functional.normalize(torch.randn(n, 3, generator=g), dim=-1)
-
-
-# -- contraction ---------------------------------------------------------------------------------
-
-def test_contraction_maps_the_box_to_itself():
-    g = torch.Generator().manual_seed(0)
-    u = torch.rand(1000, 3, generator=g) * 2 - 1
-    u[:10] = torch.sign(u[:10])  # corners and faces
-    assert torch.equal(contract(u), u)
-    x = AABB[:3] + torch.rand(1000, 3, generator=g) * (AABB[3:] - AABB[:3])
-    assert torch.allclose(contracted_unit(x, AABB), 0.25 + 0.5 * (x - AABB[:3]) / (AABB[3:] - AABB[:3]), atol=1e-6)
-
-
-def test_contraction_is_continuous_across_the_box_and_bounded_beyond():
-    d = unit_dirs(500)
-    surface = d / d.abs().amax(dim=-1, keepdim=True)  # on the box's surface, ||.||_inf = 1
-    for eps in (1e-3, 1e-5):
-        inside, outside = contract(surface * (1 - eps)), contract(surface * (1 + eps))
-        assert (outside - inside).abs().max() < 4 * eps
-    far = contract(surface * 1e6)
-    assert far.abs().amax(dim=-1).max() < 2.0
-    assert torch.allclose(far, 2 * surface, atol=1e-5)  # infinity lands on the doubled box
-
-
-def test_contraction_is_monotone_along_rays_from_the_centre():
-    d = unit_dirs(200, seed=1)
-    s = torch.logspace(-1, 4, 400)  # distances from the centre in box units, increasing
-    u = s[None, :, None] * d[:, None, :]  # (rays, distances, 3)
-    c = contract(u.reshape(-1, 3)).reshape(u.shape)
-    radius = c.abs().amax(dim=-1)
-    assert (radius[:, 1:] > radius[:, :-1]).all()  # strictly increasing with distance
-    direction = torch.nn.functional.normalize(c, dim=-1)
-    assert torch.allclose(direction, d[:, None, :].expand_as(direction), atol=1e-5)  # along the same ray
-
-
-def test_box_units_centre_the_box():
-    assert torch.allclose(to_box_units(AABB[:3][None], AABB), -torch.ones(1, 3))
-    assert torch.allclose(to_box_units(AABB[3:][None], AABB), torch.ones(1, 3))
-
-
-# -- cascades ------------------------------------------------------------------------------------
 
 def test_cascade_boxes_double_about_the_centre_and_level_zero_is_the_box():
     boxes = cascade_aabbs(AABB, 4)
@@ -203,55 +149,3 @@ def test_object_scenes_keep_one_level_and_uniform_steps():
     assert OccupancyGrid(AABB, SamplerConfig()).binary.numel() == 64 ** 3
     explicit = sampler_for_scene(SamplerConfig(cascades=2, cone_angle=0.0), True)
     assert (explicit.cascades, explicit.cone_angle) == (2, 0.0)
-
-
-def test_unbounded_field_sees_contracted_positions():
-    from nerfspec.config import FieldConfig
-    from nerfspec.fields import build_field
-
-    cfg = FieldConfig(encoding="pe")
-    bounded = build_field(cfg, AABB, 0)
-    unbounded = build_field(cfg, AABB, 0, unbounded=True)
-    g = torch.Generator().manual_seed(8)
-    x = AABB[:3] + torch.rand(64, 3, generator=g) * (AABB[3:] - AABB[:3])
-    assert torch.allclose(unbounded.unit_coords(x), contracted_unit(x, AABB))
-    assert torch.allclose(bounded.unit_coords(x), (x - AABB[:3]) / (AABB[3:] - AABB[:3]))
-    far = torch.full((4, 3), 1e5)
-    assert ((unbounded.unit_coords(far) > 0) & (unbounded.unit_coords(far) <= 1)).all()
-
-
-# -- the scene's frame and model, from its file -----------------------------------------------------
-
-def test_normalize_auto_takes_the_files_frame_where_it_states_one():
-    ngp = {"aabb_scale": 4.0, "scale": 0.33, "offset": (0.5, 0.5, 0.5), "given": ("aabb_scale",)}
-    mode, why = choose_normalize("auto", ngp)
-    assert mode == "aabb_scale" and "aabb_scale 4" in why
-    assert choose_normalize("auto", {**ngp, "given": ()})[0] == "poses"
-    assert choose_normalize("poses", ngp)[0] == "poses"
-
-
-def test_scene_auto_from_layout_masks_and_cameras():
-    assert choose_scene("auto", False, 0, 0, 0.0)[0] == "object"
-    assert choose_scene("auto", True, 0, 10, 0.0)[0] == "unbounded"
-    assert choose_scene("auto", True, 10, 10, 0.0)[0] == "object"
-    assert choose_scene("auto", False, 0, 0, 0.9)[0] == "unbounded"  # cameras inside the box
-    assert choose_scene("object", True, 0, 10, 0.9)[0] == "object"
-    assert cameras_inside(np.array([[0.0, 0, 0], [5.0, 0, 0]]), [-1, -1, -1, 1, 1, 1]) == 0.5
-
-
-@pytest.mark.usefixtures("private_cache")
-def test_resolve_scene_fixes_frame_and_model_and_says_why(tmp_path):
-    from tests.test_capture import make_capture
-
-    root = make_capture(tmp_path / "cap")
-    cfg, note = resolve_scene(config_from_dict({"data": {"root": str(root)}}))
-    assert (cfg.data.normalize, cfg.data.scene) == ("poses", "unbounded")
-    assert "poses" in note and "unbounded" in note and "box [-1.5" in note
-    meta = json.loads((root / "transforms.json").read_text())
-    meta["aabb_scale"] = 4
-    ngp = tmp_path / "ngp"
-    shutil.copytree(root, ngp)
-    (ngp / "transforms.json").write_text(json.dumps(meta))
-    cfg, note = resolve_scene(config_from_dict({"data": {"root": str(ngp)}}))
-    assert cfg.data.normalize == "aabb_scale" and "aabb_scale 4" in note
-    assert np.allclose(np.reshape(cfg.data.transform, (4, 4))[:3, :3], np.eye(3) * 0.33 * 3 / 4)
