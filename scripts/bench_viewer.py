@@ -180,13 +180,14 @@ def bench_frames(args) -> None:
     if not previews:
         raise SystemExit(f"no {args.width}-px-wide frame reached the browser in {t1 - t0:.1f} s")
     height = previews[0][2]
-    preview_s, refined_s = render_times(args.run, args.width, height, args.repeats)
     gaps = [b[0] - a[0] for a, b in zip(previews, previews[1:])]
     print(f"{args.run}, {machine()}, viewport {viewport[0]}x{viewport[1]}: {len(previews)} new {args.width}x{height} "
           f"frames reached the browser in {t1 - t0:.1f} s of continuous camera motion = {len(previews) / (t1 - t0):.2f} "
-          f"frames/s ({len(every)} frames of any width; longest gap {max(gaps, default=0) * 1000:.0f} ms); "
-          f"render {preview_s * 1000:.0f} ms per preview, {refined_s * 1000:.0f} ms per refined frame "
-          f"({args.width}x{height}, median of {args.repeats}, in this process)")
+          f"frames/s ({len(every)} frames of any width; longest gap {max(gaps, default=0) * 1000:.0f} ms)", flush=True)
+    if args.repeats > 0:
+        preview_s, refined_s = render_times(args.run, args.width, height, args.repeats)
+        print(f"render {preview_s * 1000:.0f} ms per preview, {refined_s * 1000:.0f} ms per refined frame "
+              f"({args.width}x{height}, median of {args.repeats}, in this process)")
 
 
 class StepClock:
@@ -256,7 +257,7 @@ def main(argv=None) -> int:
     f.add_argument("run")
     f.add_argument("--seconds", type=float, default=20.0)
     f.add_argument("--width", type=int, default=256)
-    f.add_argument("--repeats", type=int, default=5, help="renders timed per kind of frame")
+    f.add_argument("--repeats", type=int, default=5, help="renders timed per kind of frame (0: none)")
     f.add_argument("--viewport", default="1280x800", help="the browser window, WxH pixels")
     f.add_argument("--port", type=int, default=8097)
     f.add_argument("--screenshot", help="save the page, refined frame shown, before the camera moves (PNG)")
