@@ -1,15 +1,17 @@
 """What the viewer costs, with one headless Chromium connected (Playwright, the system browser).
-Frames are counted where they arrive: the browser's websocket (viser's background-image
-messages, with each JPEG's size read from its header).
+Frames are counted where the viewer sends them (``Viewer.render_for`` returned: the JPEG is on
+the browser's websocket); viser's client opens that websocket in a Web Worker, where
+Playwright's page does not see it.
 
-``frames RUN``: ``nerfspec view RUN`` in its own process while the browser's camera orbits
-without stopping (the mouse held down and moved): how many new frames ``--width`` pixels wide
-reach the browser per second; then, in this process, what a preview and a refined frame of that
-size cost to render. ``--screenshot`` saves the page first (the README's picture).
+``frames RUN``: the viewer of RUN (as ``nerfspec view`` serves it, its render loop in a thread)
+while the browser's camera orbits without stopping (the mouse held down and moved): how many
+new frames ``--width`` pixels wide are sent per second; then what a preview and a refined frame
+of that size cost to render (``--repeats 0``: not timed). ``--screenshot`` saves the page first
+(the README's picture).
 
 ``train CONFIG``: ``--steps`` of training without the viewer, then with it (one browser
 connected, its camera orbiting all the while): steps/s over the second half of each run and the
-slowdown, and the frames the browser received.
+slowdown, and the frames sent.
 
     python scripts/bench_viewer.py frames outputs/demo/run --seconds 20
     python scripts/bench_viewer.py train configs/demo.toml --steps 600 --set data.root=outputs/demo/scene
@@ -19,11 +21,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,45 +34,22 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swi
                  "--enable-unsafe-swiftshader"]
 
 
-def jpeg_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a JPEG's start-of-frame header."""
-    k = 2
-    while k + 9 < len(data):
-        marker, length = data[k + 1], int.from_bytes(data[k + 2:k + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return int.from_bytes(data[k + 7:k + 9], "big"), int.from_bytes(data[k + 5:k + 7], "big")
-        k += 2 + length
-    raise ValueError("no JPEG frame header")
-
-
-def background_images(payload: bytes) -> list[tuple[int, int]]:
-    """(width, height) of each background image in one of viser's websocket messages:
-    [8 bytes size][8 bytes compressed size][zstd msgpack {"messages": [...]}][buffers]."""
-    import msgspec
-    import zstandard
-
-    if not isinstance(payload, (bytes, bytearray)) or len(payload) < 16:
-        return []
-    size, compressed = int.from_bytes(payload[:8], "little"), int.from_bytes(payload[8:16], "little")
-    inner = zstandard.ZstdDecompressor().decompress(payload[16:16 + compressed], max_output_size=size)
-    messages = msgspec.msgpack.decode(inner)["messages"]
-    return [jpeg_size(m["rgb_data"]) for m in messages
-            if m.get("type") == "BackgroundImageMessage" and m.get("rgb_data")]
-
-
 class FrameCounter:
-    """The background images a page's websockets receive: (arrival time, width, height)."""
+    """The frames a viewer sent, where it sends them: (time the send returned, width, height).
+    (viser's client talks over a websocket opened in a Web Worker, out of Playwright's sight.)"""
 
-    def __init__(self, page):
+    def __init__(self, viewer):
         self.frames: list[tuple[float, int, int]] = []
         self.lock = threading.Lock()
-        page.on("websocket", lambda ws: ws.on("framereceived", self._received))
+        render_for = viewer.render_for
 
-    def _received(self, payload) -> None:
-        now = time.perf_counter()
-        for w, h in background_images(payload):
+        def counted(view, request):
+            frame = render_for(view, request)
             with self.lock:
-                self.frames.append((now, w, h))
+                self.frames.append((time.perf_counter(), frame.camera.width, frame.camera.height))
+            return frame
+
+        viewer.render_for = counted
 
     def between(self, t0: float, t1: float, width: int | None = None) -> list[tuple[float, int, int]]:
         with self.lock:
@@ -88,9 +64,8 @@ def browser_page(url: str, viewport: tuple[int, int]):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-        counter = FrameCounter(page)
         page.goto(url)
-        yield page, counter
+        yield page
         browser.close()
 
 
@@ -150,21 +125,26 @@ def render_times(run_dir: str, width: int, height: int, repeats: int) -> tuple[f
     return times["preview"], times["refined"]
 
 
-def bench_frames(args) -> None:
-    viewport = tuple(int(v) for v in args.viewport.split("x"))
-    cmd = [sys.executable, "-m", "nerfspec", "view", args.run, "--port", str(args.port),
-           "--preview-width", str(args.width), "--max-width", str(2 * args.width)]
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def refinement(preview_width: int, max_width: int):
     try:
-        url = None
-        for line in server.stdout:
-            found = re.search(r"viewer: (http://\S+)", line)
-            if found:
-                url = found.group(1)
-                break
-        if url is None:
-            raise SystemExit(f"nerfspec view did not start: {' '.join(cmd)}")
-        with browser_page(url, viewport) as (page, counter):
+        from nerfspec.viewer.schedule import Refinement
+    except ImportError:  # the viewer before previews
+        from nerfspec.viewer.frames import Refinement
+    return Refinement(preview_width=preview_width, max_width=max_width)
+
+
+def bench_frames(args) -> None:
+    from nerfspec.models import load_run
+    from nerfspec.viewer.live import open_run_viewer
+
+    viewport = tuple(int(v) for v in args.viewport.split("x"))
+    viewer = open_run_viewer(load_run(args.run, "cpu"), "127.0.0.1", args.port, refinement(args.width, 2 * args.width))
+    counter = FrameCounter(viewer)
+    stop = threading.Event()
+    server = threading.Thread(target=viewer.serve, args=(stop,), daemon=True)
+    server.start()
+    try:
+        with browser_page(viewer.url, viewport) as page:
             wait_for(lambda: counter.between(0.0, float("inf"), 2 * args.width), "the first refined frame")
             page.wait_for_timeout(1000)
             if args.screenshot:
@@ -175,14 +155,15 @@ def bench_frames(args) -> None:
             previews = counter.between(t0, t1, args.width)
             every = counter.between(t0, t1)
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
+        stop.set()
+        server.join()
+        viewer.close()
     if not previews:
         raise SystemExit(f"no {args.width}-px-wide frame reached the browser in {t1 - t0:.1f} s")
     height = previews[0][2]
     gaps = [b[0] - a[0] for a, b in zip(previews, previews[1:])]
     print(f"{args.run}, {machine()}, viewport {viewport[0]}x{viewport[1]}: {len(previews)} new {args.width}x{height} "
-          f"frames reached the browser in {t1 - t0:.1f} s of continuous camera motion = {len(previews) / (t1 - t0):.2f} "
+          f"frames sent to the browser in {t1 - t0:.1f} s of continuous camera motion = {len(previews) / (t1 - t0):.2f} "
           f"frames/s ({len(every)} frames of any width; longest gap {max(gaps, default=0) * 1000:.0f} ms)", flush=True)
     if args.repeats > 0:
         preview_s, refined_s = render_times(args.run, args.width, height, args.repeats)
@@ -215,7 +196,7 @@ def bench_train(args) -> None:
 
     viewport = tuple(int(v) for v in args.viewport.split("x"))
     out = Path(tempfile.mkdtemp(prefix="bench_viewer_"))
-    rates, received = {}, 0
+    rates = {}
     for with_viewer in (False, True):
         cfg = load_config(args.config, [*args.set, f"output_dir={str(out)!r}", f"name='viewer_{int(with_viewer)}'",
                                         f"train.max_steps={args.steps}", "train.max_minutes=0",
@@ -228,7 +209,7 @@ def bench_train(args) -> None:
             hook = TrainingHook(viewer, args.budget)
             clock = StepClock(hook)
             try:
-                with browser_page(viewer.url, viewport) as (page, counter):
+                with browser_page(viewer.url, viewport) as page:
                     wait_for(lambda: viewer.views, "the browser to connect")
                     done = threading.Event()
                     # Playwright's page belongs to this thread: training runs in another
@@ -237,13 +218,11 @@ def bench_train(args) -> None:
                     while not done.is_set():
                         orbit(page, 5.0, viewport, done)
                     worker.join()
-                    received = len(counter.frames)
             finally:
                 viewer.close()
         rates[with_viewer] = clock.steps_per_s()
         print(f"{'with' if with_viewer else 'without'} viewer: {rates[with_viewer]:.2f} steps/s over steps "
-              f"{args.steps // 2}-{args.steps}" + (f", {hook.frames} frames sent, {received} received by the "
-                                                  f"browser" if with_viewer else ""), flush=True)
+              f"{args.steps // 2}-{args.steps}" + (f", {hook.frames} frames sent to the browser" if with_viewer else ""), flush=True)
     shutil.rmtree(out, ignore_errors=True)
     print(f"{args.config}, {args.steps} steps, {machine()}: training with the viewer (one browser connected, "
           f"camera orbiting, budget {args.budget}) ran at {rates[True]:.2f} steps/s against {rates[False]:.2f} "
