@@ -93,6 +93,13 @@ def test_colour_skipped_below_min_weight_goes_to_the_background(scene):
     assert (skipped["rgb"] <= full["rgb"] + 1e-6).all()
     assert (skipped["rgb"] < full["rgb"] - 0.05).any()
     torch.testing.assert_close(skipped["opacity"], full["opacity"])
+    # on white, the skipped share is white: every pixel is at least its full composite
+    white = torch.ones(3)
+    full = render_preview(field, grid, camera, 0, white, base)
+    skipped = render_preview(field, grid, camera, 0, white, PreviewSampling(
+        step_scale=1.0, early_stop_eps=grid.cfg.early_stop_eps, min_weight=0.2))
+    assert (skipped["rgb"] >= full["rgb"] - 1e-6).all()
+    assert (skipped["rgb"] > full["rgb"] + 0.05).any()
 
 
 def test_render_frame_marks_previews_and_keeps_the_field_mode(scene):
