@@ -1,9 +1,11 @@
 """Markdown table of scripts/geometry_table.sh's runs: one row per scene, field, regulariser,
-extractor and cleaning, with the mesh's F-score@tau on the visible and on the full ground-truth
+extractor and cleaning, with the mesh's F-score@tau (precision / recall) on the visible surface,
+the visible precision by the true surface's occlusion, the F-score on the full ground-truth
 surface, Chamfer-L1, components and the run's test PSNR.
 
 Reads OUT/<scene>_<field>_<reg>/eval_test/metrics.json (PSNR) and
-OUT/<scene>_<field>_<reg>/meshes/<method>_<raw|clean>.json (written by nerfspec mesh --eval).
+OUT/<scene>_<field>_<reg>/meshes/<method>_<cleaning>.json (written by nerfspec mesh --eval;
+cleaning raw, silhouette or depth, the --cull rule).
 Usage: python scripts/geometry_table.py [OUT]      (default outputs/geometry_table; also OUT/table.md)
 """
 from __future__ import annotations
@@ -16,8 +18,11 @@ from nerfspec.export.mesh_summary import REMOVED_KEYS
 from nerfspec.run_layout import eval_metrics_path
 
 METHODS = {"density": "marching cubes", "tsdf": "TSDF"}
-HEADER = ("| scene | field | regulariser | extractor | cleaning | F visible | F full | Chamfer-L1 "
-          "| components | faces removed | test PSNR | steps |")
+CLEANINGS = ("raw", "silhouette", "depth")
+# run-name suffix -> the regularisers it trains with (scripts/geometry_table.sh reg_settings)
+REGULARISERS = {"off": "none", "on": "both", "dist": "distortion", "bg": "background"}
+HEADER = ("| scene | field | regulariser | extractor | cleaning | F visible (P / R) | P true occl. | F full "
+          "| Chamfer-L1 | components | faces removed | test PSNR | steps |")
 
 
 def _load(path: Path) -> dict | None:
@@ -38,15 +43,17 @@ def rows(out: Path) -> list[str]:
         scene, field, reg = (run.name.split("_", 2) + ["", ""])[:3]
         ev = _load(eval_metrics_path(run, "test")) or {}
         for method in METHODS:
-            for clean in ("raw", "clean"):
+            for clean in CLEANINGS:
                 m = _load(run / "meshes" / f"{method}_{clean}.json")
                 if m is None:
                     continue
                 c = m.get("cleaning", {})
                 removed = sum(c.get(k, 0) for k in REMOVED_KEYS)
                 lines.append(
-                    f"| {scene} | {field} | {reg} | {METHODS[method]} {m.get('resolution')}^3 | {clean} "
-                    f"| {_num(m.get('visible_fscore'), '.3f')} | {_num(m.get('fscore'), '.3f')} "
+                    f"| {scene} | {field} | {REGULARISERS.get(reg, reg)} | {METHODS[method]} {m.get('resolution')}^3 "
+                    f"| {clean} | {_num(m.get('visible_fscore'), '.3f')} ({_num(m.get('visible_precision'), '.3f')} / "
+                    f"{_num(m.get('visible_recall'), '.3f')}) | {_num(m.get('visible_precision_true_occlusion'), '.3f')} "
+                    f"| {_num(m.get('fscore'), '.3f')} "
                     f"| {_num(m.get('chamfer_l1'), '.4f')} | {m.get('components')} | {removed} "
                     f"| {_num(ev.get('psnr'), '.2f')} | {ev.get('step', '-')} |")
     return lines

@@ -3,11 +3,15 @@ silhouette) and small pieces, against closed forms."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 import trimesh
 
+from nerfspec.cameras import Cameras, look_at
+
 from nerfspec.export import cleaning
-from tests.test_visibility import SIZE, camera_at
+from tests.test_visibility import SIZE, camera_at, depth_of_unit_sphere
 
 
 def two_spheres() -> trimesh.Trimesh:
@@ -53,3 +57,26 @@ def test_min_component_share_drops_small_pieces():
     assert report["removed_small_components"] == 80 and len(out.faces) == 1280  # 80 < 0.07 x 1360
     out, report = cleaning.clean_mesh(mesh, cleaning.CleanSpec("none", min_component=0.05), None)
     assert report["removed_small_components"] == 0 and report["components_after"] == 2  # 80 >= 68
+
+
+def test_depth_rule_drops_what_is_behind_the_rendered_surface():
+    """A unit sphere with a smaller one inside it, seen by one camera above: the inner sphere and
+    the outer one's far side are behind the surface the camera renders; its near cap stays."""
+    outer = trimesh.creation.icosphere(subdivisions=3)
+    inner = trimesh.creation.icosphere(subdivisions=2, radius=0.5)
+    mesh = trimesh.util.concatenate([outer, inner])
+    cams = Cameras.pinhole(look_at(torch.tensor([0.0, 0.0, 4.0], dtype=torch.float64)).float()[None], 128, 128, 160.0)
+    out, report = cleaning.clean_mesh(mesh, cleaning.CleanSpec("depth", depth_margin=0.02), cams,
+                                      depths=depth_of_unit_sphere(cams))
+    kept = np.asarray(out.triangles_center)
+    assert np.linalg.norm(kept, axis=1).min() > 0.9  # nothing of the inner sphere
+    assert kept[:, 2].min() > -0.05  # it sees the cap z > 1/4; within a pixel of the outline, down to the equator
+    cap = np.asarray(outer.triangles_center)[:, 2] > 0.5  # 5 pixels inside the outline and more: all kept
+    assert (np.linalg.norm(kept[:, None] - np.asarray(outer.triangles_center)[cap][None], axis=2).min(axis=0)
+            < 1e-9).all()
+    assert report["removed_behind_depth"] == len(mesh.faces) - len(out.faces)
+    assert report["removed_outside_frusta"] == 0 and report["components_after"] == 1
+    _, report = cleaning.clean_mesh(mesh, cleaning.CleanSpec("frustum"), cams)
+    assert report["removed_behind_depth"] == 0
+    with pytest.raises(ValueError, match="depth maps"):
+        cleaning.clean_mesh(mesh, cleaning.CleanSpec("depth"), cams)

@@ -102,7 +102,8 @@ def test_bad_options_are_one_line_exit_2(args, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args", [["--method", "poisson"], ["--cull", "hull"], ["--min-component", "2"],
-                                  ["--tsdf-trunc", "0"], ["--tsdf-opacity", "0"]])
+                                  ["--tsdf-trunc", "0"], ["--tsdf-opacity", "0"],
+                                  ["--depth-margin", "-1"]])
 def test_bad_mesh_options_are_one_line_exit_2(args, tmp_path, capsys):
     assert main(["mesh", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err

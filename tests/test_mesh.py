@@ -120,3 +120,16 @@ def test_mesh_default_ply_has_vertex_colours(sphere_run):
 def test_box_corners_splits_min_and_max():
     lo, hi = meshing.box_corners(torch.tensor([-1.0, -2.0, -3.0, 1.0, 2.0, 3.0]))
     assert lo.tolist() == [-1.0, -2.0, -3.0] and hi.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_depth_cull_of_the_sphere_run_keeps_the_sphere(sphere_run, tmp_path):
+    out = tmp_path / "depth.ply"
+    rc = main(["mesh", str(sphere_run), "--resolution", "48", "--threshold", "5", "--cull", "depth",
+               "--out", str(out), "--metrics", str(tmp_path / "m.json"), "--no-colours"])
+    assert rc == 0
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    report = metrics["cleaning"]
+    assert report["cull"] == "depth" and report["depth_margin"] == pytest.approx(2 * 3.0 / 47, rel=1e-3)
+    mesh = trimesh.load(out, force="mesh", process=False)
+    norms = np.linalg.norm(mesh.vertices, axis=1)
+    assert norms.mean() == pytest.approx(1.0, rel=0.05) and report["faces_after"] > 0.8 * report["faces_before"]

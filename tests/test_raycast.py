@@ -112,3 +112,13 @@ def test_mesh_vertices_lie_on_the_analytic_surfaces():
     assert len(mesh.faces) > 1000
 
 
+def test_union_mesh_keeps_the_part_of_a_face_that_nothing_stands_on():
+    """The default scene's plinth with the crate and the column standing on it: the union's area
+    is the three meshes' less twice each footprint (the plinth's top under it and its base)."""
+    shapes = [s for s in raycast.build_shapes(load_scene_description(SCENES_DIR / "default.toml"))
+              if s.obj.name in ("plinth", "crate", "column")]
+    crate, column = (next(s for s in shapes if s.obj.name == n) for n in ("crate", "column"))
+    base = 4 * crate.h[0] * crate.h[1]
+    cap = 0.5 * 96 * column.r ** 2 * math.sin(2 * math.pi / 96)  # the mesh's 96-gon
+    expected = sum(s.mesh().area for s in shapes) - 2 * base - 2 * cap
+    assert raycast.union_mesh(shapes).area == pytest.approx(expected, abs=2e-3)

@@ -1,5 +1,6 @@
-"""The viewer's pieces that need no browser: camera conventions, frame widths, the training
-budget, scene geometry, the pictures and the panel text, and the error without viser."""
+"""The viewer's pieces that need no browser: camera conventions, which frame each browser gets
+next (the newest pose wins, the frame in flight is delivered), the training budget, scene
+geometry, the pictures and the panel text, and the error without viser."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from nerfspec.viewer.camera import (
     quaternion_to_matrix,
     vertical_fov,
 )
-from nerfspec.viewer.frames import Refinement, display_image
-from nerfspec.viewer.live import may_render, saved_psnr
+from nerfspec.viewer.frames import display_image
+from nerfspec.viewer.live import saved_psnr
 from nerfspec.viewer.panel import info_markdown
 from nerfspec.viewer.scene import box_segments, find_mesh, frustum_poses, occupied_points, thumbnail
+from nerfspec.viewer.schedule import FrameSlot, Pose, Refinement, TimeBudget
 
 
 def random_quaternions(n: int, seed: int = 0) -> np.ndarray:
@@ -85,26 +87,102 @@ def test_frame_size_keeps_the_aspect_ratio():
     assert frame_size(1000.0, 256) == (256, 1)
 
 
-def test_refinement_previews_while_moving_and_refines_when_still():
-    r = Refinement(preview_width=64, max_width=256, settle_s=0.3)
-    assert r.next_width(changed_at=10.0, now=10.1, shown_version=0, version=1, shown_width=256) == 64
-    assert r.next_width(changed_at=10.0, now=10.1, shown_version=1, version=1, shown_width=64) is None
-    assert r.next_width(changed_at=10.0, now=10.4, shown_version=1, version=1, shown_width=64) == 256
-    assert r.next_width(changed_at=10.0, now=10.4, shown_version=1, version=1, shown_width=256) is None
-    assert r.next_width(changed_at=10.0, now=11.0, shown_version=1, version=2, shown_width=256) == 256
+def pose(x: float) -> Pose:
+    return Pose((1.0, 0.0, 0.0, 0.0), (x, 0.0, 4.0), 0.8, 1.5)
 
 
-def test_may_render_keeps_the_viewer_within_its_share():
-    assert may_render(spent_s=1.0, wall_s=10.0, next_cost_s=0.1, budget=0.12)
-    assert not may_render(spent_s=1.1, wall_s=10.0, next_cost_s=0.2, budget=0.12)
-    # a loop that renders whenever allowed spends about budget of the wall time
-    wall, spent, cost = 0.0, 0.0, 0.05
-    for _ in range(10_000):
-        wall += 0.01  # a training step
-        if may_render(spent, wall, cost, 0.12):
-            spent += cost
-            wall += cost
-    assert spent / wall == pytest.approx(0.12, abs=0.01)
+def test_slot_previews_while_moving_and_refines_when_still():
+    slot = FrameSlot(Refinement(preview_width=64, max_width=256, settle_s=0.3))
+    assert slot.take(0.0) is None  # no pose reported yet
+    slot.moved(pose(0.0), now=10.0)
+    first = slot.take(10.1)
+    assert (first.width, first.preview, first.pose) == (64, True, pose(0.0))
+    slot.delivered(first)
+    assert slot.take(10.2) is None  # up to date, camera not still long enough to refine
+    refined = slot.take(10.4)
+    assert (refined.width, refined.preview, refined.pose) == (256, False, pose(0.0))
+    slot.delivered(refined)
+    assert slot.take(11.0) is None  # refined: nothing more to draw
+    slot.invalidate()  # e.g. the display mode changed under a still camera: refined at once
+    again = slot.take(11.1)
+    assert (again.width, again.preview) == (256, False)
+
+
+def test_a_pose_arriving_during_a_render_waits_and_the_newest_wins():
+    slot = FrameSlot(Refinement(preview_width=64, max_width=256, settle_s=0.3))
+    slot.moved(pose(0.0), now=0.0)
+    in_flight = slot.take(0.01)
+    for k in range(1, 4):  # three moves while the frame renders
+        slot.moved(pose(float(k)), now=0.01 * k)
+        assert slot.take(0.01 * k) is None  # one frame in flight at a time ...
+    assert slot.in_flight is in_flight  # ... and it is not cancelled
+    slot.delivered(in_flight)
+    assert slot.shown is in_flight and slot.delivered_count == 1
+    following = slot.take(0.05)
+    assert following.pose == pose(3.0) and following.preview  # the newest pose, not the next one
+    assert following.version == slot.version
+    with pytest.raises(ValueError):
+        slot.delivered(in_flight)
+
+
+def test_a_camera_that_never_stops_still_gets_a_frame_per_render():
+    """Camera updates every 10 ms, renders of 100 ms: over 2 s every render is delivered (about
+    20 frames), each from the newest pose when it started."""
+    slot = FrameSlot(Refinement(preview_width=64, max_width=256, settle_s=0.3))
+    now, render_s, delivered, request, done_at = 0.0, 0.1, [], None, 0.0
+    while now < 2.0:
+        slot.moved(pose(now), now)
+        if request is not None and now >= done_at:
+            slot.delivered(request)
+            delivered.append(request)
+            request = None
+        if request is None:
+            request = slot.take(now)
+            assert request is not None and request.pose == pose(now)
+            done_at = now + render_s
+        now = round(now + 0.01, 6)
+    assert len(delivered) >= 19
+    assert all(r.preview and r.width == 64 for r in delivered)
+
+
+def test_training_frames_are_previews_under_a_still_camera():
+    slot = FrameSlot(Refinement(preview_width=256, max_width=256, refine=False))
+    slot.moved(pose(0.0), now=0.0)
+    first = slot.take(5.0)
+    assert first.preview and first.width == 256
+    slot.delivered(first)
+    assert slot.take(6.0) is None
+    slot.invalidate()  # the field trained on
+    assert slot.take(6.0).preview
+
+
+def run_hook(budget: TimeBudget, wall: float, end: float, step_s: float, frame_s: float, wants_frames: bool):
+    """Simulated training: steps of ``step_s``; after each, a frame of ``frame_s`` when the
+    budget allows and a browser wants one. Returns (wall at the end, seconds spent on frames)."""
+    spent = 0.0
+    while wall < end:
+        wall += step_s
+        if wants_frames and budget.may_spend(wall):
+            wall += frame_s
+            spent += frame_s
+            budget.charge(frame_s, wall)
+    return wall, spent
+
+
+def test_time_budget_keeps_the_viewer_within_its_share():
+    budget = TimeBudget(0.12, now=0.0)
+    wall, spent = run_hook(budget, 0.0, 100.0, step_s=0.01, frame_s=0.05, wants_frames=True)
+    assert spent / wall == pytest.approx(0.12, abs=0.005)
+    assert spent / (wall - spent) <= 0.12 / 0.88 + 0.005  # training slows by at most 13.6%
+
+
+def test_time_without_a_browser_is_not_saved_up_for_a_burst():
+    """100 s of training with no browser, then one connects: over the next 10 s the frames take
+    their share of those 10 s (plus one frame), not the 12 s saved up."""
+    budget = TimeBudget(0.12, now=0.0)
+    wall, _ = run_hook(budget, 0.0, 100.0, step_s=0.01, frame_s=0.05, wants_frames=False)
+    _, spent = run_hook(budget, wall, wall + 10.0, step_s=0.01, frame_s=0.05, wants_frames=True)
+    assert spent <= 0.12 * 10.0 + 0.05
 
 
 def test_box_segments_are_the_twelve_edges():

@@ -66,7 +66,7 @@ def browser():
 def served(tiny_scene, tmp_path_factory):
     """A briefly trained run and its viewer, rendering in a background thread."""
     from nerfspec.models import load_run
-    from nerfspec.viewer.frames import Refinement
+    from nerfspec.viewer.schedule import Refinement
     from nerfspec.viewer.live import open_run_viewer
 
     root = tmp_path_factory.mktemp("viewer_run")
@@ -101,10 +101,10 @@ def the_view(viewer):
 
 
 def settled(viewer):
-    """The browser's frame is the refined one for its current camera."""
-    view = the_view(viewer)
+    """The browser's frame is the refined one (drawn by render_image) for its current camera."""
+    slot = the_view(viewer).slot
     with viewer.lock:
-        return view.shown_version == view.version and view.shown_width == viewer.refinement.max_width
+        return slot.shown is not None and slot.shown.version == slot.version and not slot.shown.preview
 
 
 def screenshot(page) -> np.ndarray:

@@ -57,3 +57,32 @@ def test_the_tolerance_lets_points_just_behind_the_surface_count():
     assert visibility.seen_points(pts, cams, hit, tol=0.02).tolist() == [True, False]
 
 
+def depth_of_unit_sphere(cams: Cameras) -> torch.Tensor:
+    """(N, H, W) distance along each pixel's unit ray to the unit sphere, inf on a miss."""
+    hit = visibility.analytic_first_hit(unit_sphere_shapes())
+    maps = []
+    for k in range(len(cams)):
+        origins, dirs = cams.image_rays(k)
+        maps.append(torch.from_numpy(hit(origins[0].double().numpy(), dirs.double().numpy())).float())
+    return torch.stack(maps).reshape(len(cams), cams.height, cams.width)
+
+
+def test_seen_in_depth_maps_up_to_the_margin():
+    cams = camera_at((0.0, 0.0, 3.0))
+    depth = torch.full((1, SIZE, SIZE), 3.0)  # distance 3 along every ray: through the origin on the axis
+    pts = np.array([[0.0, 0.0, 0.5], [0.0, 0.0, -0.01], [0.0, 0.0, -0.05], [5.0, 0.0, 0.0]])
+    assert visibility.seen_in_depth_maps(pts, cams, depth, 0.02, spread=0).tolist() == [True, True, False, False]
+    background = torch.full_like(depth, float("inf"))  # a view seeing nothing there sees all it looks at
+    assert visibility.seen_in_depth_maps(pts, cams, background, 0.02).tolist() == [True, True, True, False]
+
+
+def test_seen_in_depth_maps_takes_the_far_side_of_a_depth_edge():
+    """Columns 0..15 render a surface at distance 2, columns 16.. background: a point at distance
+    3 on column 15's ray is hidden for that pixel alone, seen through its background neighbour."""
+    cams = camera_at((0.0, 0.0, 3.0))
+    depth = torch.full((1, SIZE, SIZE), float("inf"))
+    depth[:, :, :16] = 2.0
+    origins, dirs = cams.rays(torch.tensor([0, 0]), torch.tensor([15, 10]), torch.tensor([16, 16]))
+    pts = (origins + 3.0 * dirs).double().numpy()
+    assert visibility.seen_in_depth_maps(pts, cams, depth, 0.02, spread=0).tolist() == [False, False]
+    assert visibility.seen_in_depth_maps(pts, cams, depth, 0.02, spread=1).tolist() == [True, False]

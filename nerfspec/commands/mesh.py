@@ -28,9 +28,13 @@ def add_parser(sub) -> None:
     p.add_argument("--tsdf-trunc", default="4", help="tsdf: truncation distance in voxels (default 4)")
     p.add_argument("--tsdf-opacity", default="0.5", help="tsdf: pixels of at least this opacity have a surface "
                    "(their expected depth); the others see background (default 0.5)")
-    p.add_argument("--cull", default="silhouette", help="drop faces no training view constrains: silhouette "
-                   "(outside every view frustum, or seen against the background of some view's alpha, "
-                   "default), frustum (outside every view frustum only) or none")
+    p.add_argument("--cull", default="depth", help="drop faces no training view constrains: depth "
+                   "(besides silhouette's, faces behind the surface that every view looking there renders: "
+                   "the inside of solids, undersides no camera saw; default), silhouette (outside every view "
+                   "frustum, or seen against the background of some view's alpha), frustum (outside every "
+                   "view frustum only) or none")
+    p.add_argument("--depth-margin", default="2", help="depth cull: how far behind a view's rendered surface a "
+                   "face still counts as seen, in voxels (default 2)")
     p.add_argument("--min-component", default="0.005", help="drop connected pieces with fewer than this share "
                    "of the faces (default 0.005; 0 keeps all)")
     p.add_argument("--bbox", nargs=6, metavar=("XMIN", "YMIN", "ZMIN", "XMAX", "YMAX", "ZMAX"),
@@ -59,7 +63,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from nerfspec.export import mesh as meshing
     from nerfspec.export.cleaning import CULL_RULES, CleanSpec
-    from nerfspec.export.mesh_run import mesh_run, score_mesh
+    from nerfspec.export.mesh_run import mesh_run, score_mesh, voxel_size
     from nerfspec.export.video import parse_number as num
     from nerfspec.models import load_run
     from nerfspec.run_layout import mesh_metrics_path
@@ -72,6 +76,7 @@ def run(args) -> int:
     if args.cull not in CULL_RULES:
         raise NerfspecError(f"--cull must be one of {', '.join(CULL_RULES)}, got {args.cull!r}")
     clean = CleanSpec(args.cull, num("--min-component", args.min_component, float, 0.0, 1.0))
+    depth_margin = num("--depth-margin", args.depth_margin, float, 0.0)
     bbox = [num("--bbox", v, float) for v in args.bbox] if args.bbox else None
     if bbox is not None:
         meshing.check_bbox(bbox)
@@ -83,6 +88,7 @@ def run(args) -> int:
     out = Path(args.out) if args.out else None
     fmt = meshing.output_format(out or Path("mesh"), args.format)
     loaded = load_run(args.run_dir, args.device)
+    clean.depth_margin = depth_margin * voxel_size(loaded.cfg.data.aabb if bbox is None else bbox, ex.resolution)
     meshed = mesh_run(loaded, loaded.cfg.data, ex, clean, fmt, out, bbox=bbox, keep_largest=args.keep_largest,
                       min_component_faces=min_faces, colours=not args.no_colours, chunk=chunk,
                       chunk_rays=loaded.cfg.eval.chunk_rays, keep_volume=args.eval)
@@ -92,12 +98,13 @@ def run(args) -> int:
     print(f"{ex.method} extraction in {metrics['extraction_s']:.1f} s at {ex.resolution}^3, voxel "
           f"{metrics['voxel']:.4f} ({timings['queries']} "
           f"{'density queries' if ex.method == 'density' else 'depth pixels'}, "
-          f"{timings['density_s']:.1f} s; marching cubes and cleaning {timings['marching_cubes_s']:.1f} s; "
-          f"colours {timings['colours_s']:.1f} s)")
+          f"{timings['density_s']:.1f} s; depth maps {timings['depth_maps_s']:.1f} s; marching cubes and "
+          f"cleaning {timings['marching_cubes_s']:.1f} s; colours {timings['colours_s']:.1f} s)")
     report = metrics["cleaning"]
     print(f"cleaning ({clean.cull}, components under {clean.min_component:g} of the faces): "
           f"{report['removed_outside_frusta']} faces outside every frustum, {report['removed_by_silhouettes']} "
-          f"on a silhouette's background, {report['removed_small_components']} in small pieces removed; "
+          f"on a silhouette's background, {report['removed_behind_depth']} behind every view's rendered surface, "
+          f"{report['removed_small_components']} in small pieces removed; "
           f"{report['components_before']} -> {report['components_after']} components")
     path = Path(args.metrics) if args.metrics else mesh_metrics_path(loaded.run_dir)
     if args.eval:

@@ -10,8 +10,9 @@ def add_parser(sub) -> None:
                        description="Serve a viewer of a run on 127.0.0.1 and print its address: the "
                        "training cameras with their images, the scene box, the occupancy grid, the mesh "
                        "(RUN_DIR/mesh) if extracted, and the field rendered from the browser's camera as "
-                       "colour, depth or opacity, --preview-width pixels wide while the camera moves and "
-                       "--max-width once it stops. Ctrl-C stops it.")
+                       "colour, depth or opacity: previews --preview-width pixels wide while the camera moves "
+                       "(steps twice the run's render step, colour only where it shows), then --max-width "
+                       "wide as evaluation renders once it stops. Ctrl-C stops it.")
     p.add_argument("run_dir")
     p.add_argument("--port", default="8080", help="port on 127.0.0.1 (default 8080)")
     p.add_argument("--preview-width", default="256", help="frame width while the camera moves (default 256)")
@@ -29,7 +30,7 @@ def run(args) -> int:
     check_device(args.device)
     require_viser()
     from nerfspec.models import load_run
-    from nerfspec.viewer.frames import Refinement
+    from nerfspec.viewer.schedule import Refinement
     from nerfspec.viewer.live import open_run_viewer
 
     viewer = open_run_viewer(load_run(args.run_dir, args.device), "127.0.0.1", port, Refinement(preview, widest))

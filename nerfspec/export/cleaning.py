@@ -9,6 +9,11 @@ its centroid):
   silhouette (alpha = 0), dilated by ``dilation`` pixels so that surfaces on the outline stay:
   the view saw through that point, so it holds no matter (the visual hull's carving). Images
   without transparent pixels (opaque photos) carve nothing;
+* ``depth``: besides, behind the first surface of every view that has it in its frustum: each
+  view's depth map rendered from the field (``nerfspec.export.tsdf.render_depth_maps``) shows a
+  surface nearer than the face by more than ``depth_margin`` (the rule of
+  ``visibility.seen_in_depth_maps``), so no training view saw it: the inside of solids, and
+  the underside that the field closes somewhere below an object no camera looked under;
 * components: connected pieces (faces sharing an edge) with fewer than ``min_component`` times
   the faces left after the rules above are dropped.
 """
@@ -25,14 +30,16 @@ from nerfspec.cameras import Cameras
 from nerfspec.export import visibility
 from nerfspec.render.carving import dilate_masks
 
-CULL_RULES = ("silhouette", "frustum", "none")
+CULL_RULES = ("depth", "silhouette", "frustum", "none")  # each includes the rules after it
 
 
 @dataclass
 class CleanSpec:
-    cull: str = "silhouette"  # silhouette | frustum | none (see the module docstring)
+    cull: str = "silhouette"  # depth | silhouette | frustum | none (see the module docstring)
     min_component: float = 0.0  # keep components with at least this share of the faces (0: all)
     dilation: int = 1  # silhouette dilation, pixels
+    depth_margin: float = 0.02  # depth rule: how far behind the rendered surface a face still counts as seen
+    depth_spread: int = 1  # depth rule: the rendered depth is the largest over (2 spread + 1)^2 pixels
 
 
 def component_labels(mesh: trimesh.Trimesh) -> np.ndarray:
@@ -88,24 +95,36 @@ def filter_components(mesh: trimesh.Trimesh, keep_largest: bool = False, min_fac
 
 
 def clean_mesh(mesh: trimesh.Trimesh, spec: CleanSpec, cameras: Cameras | None,
-               alpha: torch.Tensor | None = None) -> tuple[trimesh.Trimesh, dict]:
+               alpha: torch.Tensor | None = None, depths: torch.Tensor | None = None
+               ) -> tuple[trimesh.Trimesh, dict]:
     """The mesh after the rules of ``spec`` (module docstring) and a report: faces before and
-    after, faces removed by each rule, components before and after. ``cameras`` (and ``alpha``
-    (N, H, W) uint8, for the silhouette rule) are the training views'."""
+    after, faces removed by each rule, components before and after. ``cameras`` (with ``alpha``
+    (N, H, W) uint8 for the silhouette rule, ``depths`` (N, H, W) rendered distances along the
+    unit rays, inf on background, for the depth rule) are the training views'."""
     if spec.cull not in CULL_RULES:
         raise ValueError(f"cull must be one of {', '.join(CULL_RULES)}, got {spec.cull!r}")
+    if spec.cull == "depth" and depths is None:
+        raise ValueError("the depth rule needs the training views' rendered depth maps")
     report = {"cull": spec.cull, "min_component": spec.min_component, "faces_before": len(mesh.faces),
               "components_before": count_components(mesh), "removed_outside_frusta": 0,
-              "removed_by_silhouettes": 0, "removed_small_components": 0}
+              "removed_by_silhouettes": 0, "removed_behind_depth": 0, "removed_small_components": 0}
+    if spec.cull == "depth":
+        report["depth_margin"] = spec.depth_margin
     if spec.cull != "none" and len(mesh.faces) and cameras is not None:
         centroids = np.asarray(mesh.triangles_center)
         keep = visibility.in_any_frustum(centroids, cameras)
         report["removed_outside_frusta"] = int((~keep).sum())
-        if spec.cull == "silhouette" and alpha is not None:
+        if spec.cull in ("silhouette", "depth") and alpha is not None:
             rest = np.nonzero(keep)[0]
             carved = carved_by_silhouettes(centroids[rest], cameras, alpha, spec.dilation)
             keep[rest[carved]] = False
             report["removed_by_silhouettes"] = int(carved.sum())
+        if spec.cull == "depth":
+            rest = np.nonzero(keep)[0]
+            hidden = ~visibility.seen_in_depth_maps(centroids[rest], cameras, depths, spec.depth_margin,
+                                                    spec.depth_spread)
+            keep[rest[hidden]] = False
+            report["removed_behind_depth"] = int(hidden.sum())
         if not keep.all():
             mesh = keep_faces(mesh, keep)
     if spec.min_component > 0 and len(mesh.faces):

@@ -196,13 +196,18 @@ def _density_volume(run: LoadedRun, ex: Extraction, box: Tensor, axes: list[Tens
     return density_grid(run.field.density, axes, mask, chunk, run.device, progress)
 
 
-def _tsdf_volume(run: LoadedRun, ex: Extraction, box: Tensor, axes: list[Tensor], cameras: Cameras,
-                 chunk_rays: int, progress: bool) -> tuple[np.ndarray, int]:
+def _depth_maps(run: LoadedRun, ex: Extraction, cameras: Cameras, chunk_rays: int, progress: bool) -> Tensor:
+    from nerfspec.export import tsdf
+
+    return tsdf.render_depth_maps(run.field, run.estimator, cameras.to(run.device), ex.tsdf_min_opacity,
+                                  chunk_rays, progress)
+
+
+def _tsdf_volume(depths: Tensor, ex: Extraction, box: Tensor, axes: list[Tensor], cameras: Cameras,
+                 progress: bool) -> tuple[np.ndarray, int]:
     from nerfspec.export import tsdf
 
     voxel = float((box[3:] - box[:3]).max()) / (ex.resolution - 1)
-    depths = tsdf.render_depth_maps(run.field, run.estimator, cameras.to(run.device), ex.tsdf_min_opacity,
-                                    chunk_rays, progress)
     fused = tsdf.fuse_tsdf(depths, cameras, axes, ex.tsdf_trunc * voxel, progress)
     return 1.0 - fused, int(depths.numel())
 
@@ -219,17 +224,22 @@ def extract_mesh(run: LoadedRun, resolution: int = 256, threshold: float = DEFAU
     ``bbox`` defaults to the occupancy grid's box (the run's data.aabb). ``extraction``
     (default: density at ``resolution`` and ``threshold``) picks the extractor; ``clean`` the
     cleaning rules (``nerfspec.export.cleaning``; their report is "cleaning"). ``views`` (the
-    training split: cameras and images) is needed by tsdf and by cleaning; tsdf renders its
-    depth maps ``chunk_rays`` rays at a time."""
+    training split: cameras and images) is needed by tsdf and by cleaning; tsdf and the depth
+    rule share one set of depth maps rendered from its cameras ``chunk_rays`` rays at a time
+    (pixels of opacity >= ``extraction.tsdf_min_opacity`` have a surface)."""
     ex = extraction or Extraction("density", resolution, threshold, use_occupancy)
     check_extraction(ex)
     box = check_bbox(grid_box(run.estimator) if bbox is None else bbox)
     if (ex.method == "tsdf" or (clean is not None and clean.cull != "none")) and views is None:
-        raise NerfspecError("tsdf extraction and frustum or silhouette cleaning need the training views")
+        raise NerfspecError("tsdf extraction and frustum, silhouette or depth cleaning need the training views")
     t0 = time.perf_counter()
     axes = grid_axes(box, ex.resolution)
+    depths = None
+    if ex.method == "tsdf" or (clean is not None and clean.cull == "depth"):
+        depths = _depth_maps(run, ex, views.cameras, chunk_rays, progress)
+    t_depth = time.perf_counter() - t0
     if ex.method == "tsdf":
-        volume, queries = _tsdf_volume(run, ex, box, axes, views.cameras, chunk_rays, progress)
+        volume, queries = _tsdf_volume(depths, ex, box, axes, views.cameras, progress)
         level = 1.0
     else:
         volume, queries = _density_volume(run, ex, box, axes, chunk, progress)
@@ -240,14 +250,15 @@ def extract_mesh(run: LoadedRun, resolution: int = 256, threshold: float = DEFAU
     report = None
     if clean is not None:
         alpha = views.images[..., 3] if views is not None else None
-        mesh, report = clean_mesh(mesh, clean, views.cameras if views is not None else None, alpha)
+        mesh, report = clean_mesh(mesh, clean, views.cameras if views is not None else None, alpha,
+                                  None if depths is None else depths.cpu())
     t2 = time.perf_counter()
     if colours and len(mesh.vertices):
         h = float((box[3:] - box[:3]).max()) / (ex.resolution - 1)
         mesh.visual.vertex_colors = vertex_colours(run.field, mesh.vertices, mesh.vertex_normals, 0.5 * h, chunk)
     t3 = time.perf_counter()
-    timings = {"density_s": t1 - t0, "marching_cubes_s": t2 - t1, "colours_s": t3 - t2,
-               "total_s": t3 - t0, "queries": queries, "grid_points": ex.resolution ** 3,
+    timings = {"depth_maps_s": t_depth, "density_s": t1 - t0 - t_depth, "marching_cubes_s": t2 - t1,
+               "colours_s": t3 - t2, "total_s": t3 - t0, "queries": queries, "grid_points": ex.resolution ** 3,
                "method": ex.method, "cleaning": report}
     if keep_volume:
         timings.update(volume=volume, bbox=box, volume_level=level)

@@ -13,9 +13,11 @@ from torch import Tensor
 from nerfspec.cameras import Cameras
 from nerfspec.config import DataConfig
 from nerfspec.errors import NerfspecError
-from nerfspec.export import geometry, visibility
+from nerfspec.export import geometry, visibility, zbuffer
 from nerfspec.export.mesh import box_corners
 from nerfspec.models import LoadedRun
+
+OCCLUSION_SCALE = 2  # z-buffer samples per pixel and axis for the mesh's own occlusion
 
 
 def grid_lookup(grid: np.ndarray, bbox: Tensor, points: np.ndarray) -> np.ndarray:
@@ -40,20 +42,43 @@ def surface_scores(d_pred: np.ndarray, d_gt: np.ndarray, tau: float, prefix: str
             f"{prefix}precision": precision, f"{prefix}recall": recall}
 
 
-def visible_scores(pred_pts: np.ndarray, gt_pts: np.ndarray, d_pred: np.ndarray, d_gt: np.ndarray,
-                   cameras: Cameras, shapes: list, tau: float) -> dict:
-    """The scores of ``surface_scores`` restricted to what the training cameras see (the rule of
-    ``nerfspec.export.visibility``, occlusion by the analytic ``shapes``, tolerance tau):
-    precision over the seen predicted points against the whole true surface, recall over the
-    seen true points against the whole prediction (a correct point next to an unseen part
-    still counts). Also the seen share of each point set ("gt_seen_fraction", "pred_seen_fraction")."""
+def visible_scores(mesh: trimesh.Trimesh, pred_pts: np.ndarray, gt_pts: np.ndarray, d_pred: np.ndarray,
+                   d_gt: np.ndarray, cameras: Cameras, shapes: list, tau: float) -> dict:
+    """The scores of ``surface_scores`` on what the training cameras see of each surface (the
+    rule of ``nerfspec.export.visibility``, tolerance tau): recall over the true points that some
+    camera sees past the true surface (occlusion by the analytic ``shapes``), precision over
+    the predicted points that some camera sees past the predicted surface (occlusion by
+    ``mesh`` itself, ``zbuffer.seen_unoccluded_by_mesh``), each against the whole of the other
+    surface (a correct point next to an unseen part still counts). A face no camera sees on the
+    mesh, however wrong (the inside of a solid, an underside closed where no camera looked),
+    counts for neither; a face a camera sees counts wherever it lies, in front of the true
+    surface or sunk behind it.
+
+    Also the seen share of each point set ("gt_seen_fraction", "pred_seen_fraction") and the
+    precision over the predicted points that a camera would see past the *true* surface
+    ("visible_precision_true_occlusion"): that rule leaves out predicted surface sunk more than
+    tau behind the true one, so it favours surfaces that err inwards."""
     hit = visibility.analytic_first_hit(shapes)
     seen_gt = visibility.seen_points(gt_pts, cameras, hit, tau)
-    seen_pred = visibility.seen_points(pred_pts, cameras, hit, tau) if len(pred_pts) else np.zeros(0, bool)
+    seen_pred = zbuffer.seen_unoccluded_by_mesh(pred_pts, cameras, mesh.vertices, mesh.faces, tau, OCCLUSION_SCALE)
     out = surface_scores(d_pred[seen_pred], d_gt[seen_gt], tau, "visible_")
+    true_occ = visibility.seen_points(pred_pts, cameras, hit, tau) if len(pred_pts) else np.zeros(0, bool)
     out.update(gt_seen_fraction=float(seen_gt.mean()),
-               pred_seen_fraction=float(seen_pred.mean()) if len(seen_pred) else None)
+               pred_seen_fraction=float(seen_pred.mean()) if len(seen_pred) else None,
+               visible_precision_true_occlusion=float((d_pred[true_occ] < tau).mean()) if true_occ.any() else None)
     return out
+
+
+def pred_sample_count(mesh_area: float, gt_area: float, samples: int) -> int:
+    """Points to sample on a mesh of ``mesh_area`` for the density of ``samples`` points on the
+    true surface's ``gt_area``: samples * mesh_area / gt_area, within [samples / 10, 4 samples].
+
+    A point's distance to the other surface is measured to that surface's nearest sample, so
+    the samples' spacing inflates it (a miss just inside tau); at equal density the inflation is
+    the same for every mesh, and recall does not rise merely because cleaning shrank a mesh."""
+    if gt_area <= 0:
+        return samples
+    return int(min(4 * samples, max(samples // 10, round(samples * mesh_area / gt_area))))
 
 
 def _load_ground_truth(root: Path) -> tuple[Path, trimesh.Trimesh]:
@@ -76,7 +101,9 @@ def evaluate_geometry(run: LoadedRun, data: DataConfig, mesh: trimesh.Trimesh, t
     ``cameras`` and the generator's ``scene.toml``, the same surface scores on what those
     cameras see ("visible_*").
 
-    Surfaces: ``samples`` area-uniform points on each mesh. IoU: ``samples`` uniform points in
+    Surfaces: ``samples`` area-uniform points on the true surface and as many per unit area on
+    the mesh (``pred_sample_count``), so that a large mesh (uncleaned, with its hidden inner
+    faces) is measured as finely as a cleaned one. IoU: ``samples`` uniform points in
     the data box; predicted occupancy ("iou") is the solid {sigma > threshold} of the mesh's
     grid ``volume`` over ``volume_bbox`` (above ``volume_level``, default ``threshold``: the
     density grid, or a fused TSDF's 1 - d) with hollow interiors filled (a NeRF only needs
@@ -91,7 +118,8 @@ def evaluate_geometry(run: LoadedRun, data: DataConfig, mesh: trimesh.Trimesh, t
     gt_path, gt = _load_ground_truth(root)
     gt_pts = np.asarray(trimesh.sample.sample_surface(gt, samples, seed=seed + 1)[0])
     if len(mesh.faces):
-        pred_pts = np.asarray(trimesh.sample.sample_surface(mesh, samples, seed=seed)[0])
+        n_pred = pred_sample_count(float(mesh.area), float(gt.area), samples)
+        pred_pts = np.asarray(trimesh.sample.sample_surface(mesh, n_pred, seed=seed)[0])
         d_pred, d_gt = geometry.nearest_distances(pred_pts, gt_pts), geometry.nearest_distances(gt_pts, pred_pts)
     else:  # no surface at this threshold (e.g. a field too blurred to reach it): no distance
         pred_pts, d_pred, d_gt = np.zeros((0, 3)), np.zeros(0), np.full(len(gt_pts), np.inf)
@@ -120,14 +148,15 @@ def evaluate_geometry(run: LoadedRun, data: DataConfig, mesh: trimesh.Trimesh, t
         gt_occ = geometry.winding_number(x.numpy(), gt.vertices, gt.faces) > 0.5
         gt_source = "winding number of mesh.ply > 0.5"
     if shapes is not None and cameras is not None:
-        metrics.update(visible_scores(pred_pts, gt_pts, d_pred, d_gt, cameras, shapes, tau))
-        metrics["visible_rule"] = (f"points some training camera sees, unoccluded by the analytic scene "
-                                   f"within {tau:g} ({len(cameras)} views)")
+        metrics.update(visible_scores(mesh, pred_pts, gt_pts, d_pred, d_gt, cameras, shapes, tau))
+        metrics["visible_rule"] = (f"points some training camera sees within {tau:g} past their own surface: "
+                                   f"true points occluded by the analytic scene, mesh points by the mesh "
+                                   f"({len(cameras)} views)")
     metrics.update({
         "fscore_tau": tau,
         "iou": geometry.volume_iou(pred_occ, gt_occ),
         "iou_density": geometry.volume_iou(density_occ, gt_occ),
-        "surface_samples": samples, "iou_samples": samples,
+        "surface_samples": samples, "mesh_surface_samples": len(pred_pts), "iou_samples": samples,
         "iou_occupancy_pred": (f"mesh grid > {threshold if volume_level is None else volume_level:g}, cavities filled"
                                if volume is not None
                                else f"density > {threshold}"), "iou_occupancy_gt": gt_source,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 EXTRACTORS = {"density": "marching cubes on the density", "tsdf": "TSDF fusion of rendered depth"}
 # the faces each cleaning rule removed, as nerfspec mesh counts them in metrics.json "cleaning"
-REMOVED_KEYS = ("removed_outside_frusta", "removed_by_silhouettes", "removed_small_components")
+REMOVED_KEYS = ("removed_outside_frusta", "removed_by_silhouettes", "removed_behind_depth",
+                "removed_small_components")
 
 
 def mesh_summary(metrics: dict) -> str:
@@ -19,13 +20,14 @@ def mesh_summary(metrics: dict) -> str:
     level = (f"density {metrics['threshold']:g}" if method == "density" and "threshold" in metrics else "")
     made = (f"{EXTRACTORS.get(method, method)}{' (' + level + ')' if level else ''} at "
             f"{metrics.get('resolution')}^3 (voxel {metrics.get('voxel', float('nan')):.4f})")
-    removed = [c.get(k, 0) for k in REMOVED_KEYS]
+    removed = [c.get(k, 0) for k in REMOVED_KEYS]  # a metrics.json from before the depth rule lacks its key
     if c.get("cull", "none") == "none" and not c.get("min_component"):
         cleaning = "not cleaned"
     else:
         cleaning = (f"cleaned (cull {c.get('cull')}, pieces under {c.get('min_component', 0):g} of the faces): "
                     f"{removed[0]} faces outside every frustum, {removed[1]} on a silhouette's background, "
-                    f"{removed[2]} in small pieces removed, {c.get('components_before')} -> "
+                    f"{removed[2]} behind every view's rendered surface, "
+                    f"{removed[3]} in small pieces removed, {c.get('components_before')} -> "
                     f"{c.get('components_after')} components")
     text = f"mesh: {made}, {cleaning}; {metrics.get('faces')} faces"
     if metrics.get("visible_fscore") is not None:

@@ -8,6 +8,11 @@ lies no nearer than |x - c_k| - tol: nothing stands in front of it. A point on t
 that some camera sees is seen; a point behind a surface, inside a solid, or where no camera
 looks is not. The same rule applies to ground-truth and predicted points, so that a score
 restricted to seen points compares the parts of both surfaces the training views constrain.
+
+Where the true surface is not known (mesh cleaning), the first surface along each pixel's ray
+is the one the field renders: ``seen_in_depth_maps`` takes it from depth maps D_k (the
+expected distance along the pixel's unit ray), the largest over the pixels next to x's pixel,
+so that a point on a depth edge counts as seen by the farther side.
 """
 
 from __future__ import annotations
@@ -63,6 +68,31 @@ def seen_points(points: np.ndarray, cameras: Cameras, first_hit: FirstHit, tol: 
         dist = np.linalg.norm(rel, axis=1)
         t = first_hit(eye, rel / dist[:, None])
         seen[rest[t >= dist - tol]] = True
+    return seen
+
+
+def seen_in_depth_maps(points: np.ndarray, cameras: Cameras, depths: torch.Tensor, tol: float,
+                       spread: int = 1, scale: int = 1) -> np.ndarray:
+    """(Q,) bool: some view k has the point in its frustum and no farther from its centre c_k
+    than the first surface it renders there: |x - c_k| <= max D_k + tol over the
+    (2 spread + 1)^2 samples around x's nearest sample. depths (N, H scale, W scale): distance
+    along each sample's unit ray (``scale`` samples per pixel and axis, at the positions of
+    ``nerfspec.export.zbuffer``), inf where the view sees background (every point in front of
+    it is seen)."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    far = torch.nn.functional.max_pool2d(depths.float()[:, None], 2 * spread + 1, stride=1,
+                                         padding=spread)[:, 0].numpy() if spread > 0 else depths.numpy()
+    seen = np.zeros(len(pts), dtype=bool)
+    for k in range(len(cameras)):
+        rest = np.nonzero(~seen)[0]
+        if rest.size == 0:
+            break
+        i, j, ok = project_into(pts[rest], cameras, k)
+        rest, i, j = rest[ok], i[ok], j[ok]
+        ii = np.clip(np.floor((i + 0.5) * scale).astype(np.int64), 0, far.shape[2] - 1)
+        jj = np.clip(np.floor((j + 0.5) * scale).astype(np.int64), 0, far.shape[1] - 1)
+        dist = np.linalg.norm(pts[rest] - cameras.c2w[k, :3, 3].double().numpy(), axis=1)
+        seen[rest[dist <= far[k, jj, ii] + tol]] = True
     return seen
 
 

@@ -129,11 +129,12 @@ class OccupancyGrid(nn.Module):
     def occupied_fraction(self) -> float:
         return float(self.binary.float().mean())
 
-    def traverse(self, origins: Tensor, dirs: Tensor) -> Samples:
-        """Uniform steps of ``render_step_size`` from each ray's box entry whose midpoints lie in
-        occupied cells (nerfacc's kernel on CUDA, PyTorch elsewhere; the same samples); with
-        cascades or a cone angle, ``cascades.march_cascades``'s steps through every level."""
-        step = self.cfg.render_step_size
+    def traverse(self, origins: Tensor, dirs: Tensor, step: float | None = None) -> Samples:
+        """Uniform steps of ``render_step_size`` (or ``step``: a viewer's coarser previews) from
+        each ray's box entry whose midpoints lie in occupied cells (nerfacc's kernel on CUDA,
+        PyTorch elsewhere; the same samples); with cascades or a cone angle,
+        ``cascades.march_cascades``'s steps through every level."""
+        step = self.cfg.render_step_size if step is None else step
         cascaded = self.levels > 1 or self.cone_angle > 0
         if self.backend == "nerfacc":
             aabbs = self.level_aabbs() if cascaded else self.aabb.view(1, 6)

@@ -234,21 +234,64 @@ def render_view(shapes: list[_Shape], light, pose: np.ndarray, size: int, focal:
 
 # ----------------------------------------------------------------------------- mesh
 
-def union_mesh(shapes: list[_Shape]) -> trimesh.Trimesh:
+UNION_MAX_EDGE = 0.01  # scene units: the largest face the inside test judges near another primitive
+
+
+def split_faces_near(verts: np.ndarray, faces: np.ndarray, others: list[_Shape],
+                     max_edge: float = UNION_MAX_EDGE) -> tuple[np.ndarray, np.ndarray]:
+    """verts (V, 3), faces (F, 3) with every face that may cross another primitive's surface split
+    (midpoints, repeatedly) until its edges are at most ``max_edge`` long.
+
+    A face with centroid c and circumradius rho (the farthest vertex from c) can reach the
+    surface of a primitive with exact SDF s only if |s(c)| < rho (s is 1-Lipschitz), so only
+    those faces are split; the others lie wholly inside or outside it and are judged whole."""
+    check = np.arange(len(faces))  # faces not yet judged; an unsplit face stays as it is
+    while check.size:
+        tri = verts[faces[check]]
+        cent = tri.mean(axis=1)
+        rho = np.linalg.norm(tri - cent[:, None], axis=2).max(axis=1)
+        edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max(axis=1)
+        near = np.zeros(len(check), dtype=bool)
+        for other in others:
+            near |= np.abs(other.sdf(other.to_local(cent.T))) < rho
+        split = check[near & (edge > max_edge)]
+        if split.size == 0:
+            break
+        verts, faces = trimesh.remesh.subdivide(verts, faces, face_index=split)
+        check = np.arange(len(faces) - 4 * len(split), len(faces))  # subdivide puts the pieces last
+    return verts, faces
+
+
+def snap_to_surface(shape: _Shape, verts: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """verts (V, 3) near ``shape``'s surface moved onto it: p - s(p) grad s(p) / |grad s(p)| with
+    its exact SDF s and a central-difference gradient (step h), in the local frame. Splitting a
+    curved primitive's face puts new vertices on the chord, up to its sag off the surface."""
+    q = shape.to_local(np.asarray(verts, dtype=np.float64).T)
+    s = shape.sdf(q)
+    grad = np.stack([shape.sdf(q + h * e[:, None]) - shape.sdf(q - h * e[:, None]) for e in np.eye(3)])
+    grad /= np.maximum(np.linalg.norm(grad, axis=0), 1e-12)
+    return (shape.rot @ (q - s * grad)).T + shape.center
+
+
+def union_mesh(shapes: list[_Shape], max_edge: float = UNION_MAX_EDGE) -> trimesh.Trimesh:
     """The primitives' meshes in world units, concatenated, with the faces whose centroid lies
-    inside (or on) another primitive removed: an approximation of the union's surface (faces
-    that straddle another primitive's surface are kept whole)."""
+    inside (or on) another primitive removed: the union's surface. Faces that may cross another
+    primitive's surface are first split to edges of at most ``max_edge`` (``split_faces_near``),
+    so a large face (a box's side) that another primitive stands on loses only the part it
+    covers; the union is then exact up to pieces of that size along the seams."""
     parts = []
     for k, shape in enumerate(shapes):
         m = shape.mesh()
         verts = m.vertices @ shape.rot.T + shape.center
         faces = m.faces
-        if len(shapes) > 1:
+        others = [other for j, other in enumerate(shapes) if j != k]
+        if others:
+            verts, faces = split_faces_near(verts, faces, others, max_edge)
+            verts = snap_to_surface(shape, verts)
             cent = verts[faces].mean(axis=1).T
             inside = np.zeros(len(faces), dtype=bool)
-            for j, other in enumerate(shapes):
-                if j != k:
-                    inside |= other.sdf(other.to_local(cent)) < 1e-9
+            for other in others:
+                inside |= other.sdf(other.to_local(cent)) < 1e-9
             faces = faces[~inside]
         parts.append(trimesh.Trimesh(vertices=verts, faces=faces, process=False))
     mesh = trimesh.util.concatenate(parts)

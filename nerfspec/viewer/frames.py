@@ -1,9 +1,6 @@
-"""What the viewer shows of the field: one frame for one camera, drawn by the renderer that
-evaluation uses (``render_image``), and the rule that picks each frame's width.
-
-Frames are cheap while the camera moves (``preview_width`` pixels wide) and refine to
-``max_width`` once the camera has stood still for ``settle_s`` seconds.
-"""
+"""What the viewer shows of the field: one frame for one camera, either a preview
+(``preview.render_preview``, while the camera moves) or drawn as evaluation draws it
+(``render_image``, once it stops), as colour, depth or opacity."""
 
 from __future__ import annotations
 
@@ -17,6 +14,7 @@ from torch import Tensor
 from nerfspec.cameras import Cameras
 from nerfspec.export.video import depth_panel, grey_panel
 from nerfspec.render.renderer import render_image
+from nerfspec.viewer.preview import PreviewSampling, render_preview
 
 MODES = ("colour", "depth", "opacity")
 
@@ -38,47 +36,30 @@ def display_image(out: dict[str, Tensor], mode: str, near: float, far: float) ->
 
 @dataclass
 class Frame:
-    """One frame sent to a browser: the picture, the full render it came from, its camera and
-    how long it took."""
+    """One frame sent to a browser: the picture, the full render it came from, its camera,
+    whether it is a preview, and how long it took to render."""
 
     image: np.ndarray  # (H, W, 3) uint8
-    render: dict  # render_image's output: rgb (H, W, 3), opacity, depth, background
+    render: dict  # render_image's outputs: rgb (H, W, 3), opacity, depth, background
     camera: Cameras
     mode: str
+    preview: bool
     seconds: float
 
 
 def render_frame(field, estimator, background, camera: Cameras, mode: str, near: float, far: float,
-                 chunk_rays: int) -> Frame:
-    """Render view 0 of ``camera`` with ``render_image`` (eval mode, no gradients) as ``mode``."""
+                 chunk_rays: int, preview: PreviewSampling | None = None) -> Frame:
+    """View 0 of ``camera`` as ``mode`` (eval mode, no gradients): a preview sampled as
+    ``preview`` says, or with ``preview`` None, ``render_image``'s frame."""
     t0 = time.perf_counter()
     was_training = field.training
     field.eval()
     try:
-        out = render_image(field, estimator, camera, 0, background, chunk_rays)
+        if preview is None:
+            out = render_image(field, estimator, camera, 0, background, chunk_rays)
+        else:
+            out = render_preview(field, estimator, camera, 0, background, preview)
     finally:
         field.train(was_training)
-    return Frame(display_image(out, mode, near, far), out, camera, mode, time.perf_counter() - t0)
-
-
-@dataclass
-class Refinement:
-    """Picks the width of the next frame of one browser: ``preview_width`` while the camera moves,
-    ``max_width`` once it has stood still ``settle_s`` seconds, nothing when the frame on screen
-    is already the refined one for this camera."""
-
-    preview_width: int = 256
-    max_width: int = 512
-    settle_s: float = 0.3
-
-    def next_width(self, changed_at: float, now: float, shown_version: int, version: int,
-                   shown_width: int) -> int | None:
-        """Width of the frame to render now, or None. ``version`` counts camera or mode changes
-        (the frame on screen was drawn at ``shown_version``, ``shown_width`` wide); ``changed_at``
-        is when the last change came."""
-        if shown_version != version:
-            still = now - changed_at >= self.settle_s
-            return self.max_width if still else self.preview_width
-        if shown_width < self.max_width and now - changed_at >= self.settle_s:
-            return self.max_width
-        return None
+    return Frame(display_image(out, mode, near, far), out, camera, mode, preview is not None,
+                 time.perf_counter() - t0)

@@ -13,7 +13,7 @@ from nerfspec.export.video import box_near_far
 from nerfspec.metrics import psnr_from_mse
 from nerfspec.render.background import eval_background
 from nerfspec.run_layout import eval_metrics_path
-from nerfspec.viewer.frames import Refinement
+from nerfspec.viewer.schedule import Refinement, TimeBudget
 from nerfspec.viewer.scene import find_mesh
 from nerfspec.viewer.server import Source, Viewer
 
@@ -45,18 +45,12 @@ def open_run_viewer(run, host: str, port: int, refinement: Refinement) -> Viewer
     return viewer
 
 
-def may_render(spent_s: float, wall_s: float, next_cost_s: float, budget: float) -> bool:
-    """Whether the viewer may spend ``next_cost_s`` more seconds now: only while its share of
-    the wall time stays within ``budget``, (spent + next) <= budget * wall. Training then slows
-    by at most budget / (1 - budget) (0.12 -> 13.6%)."""
-    return spent_s + next_cost_s <= budget * wall_s
-
-
 @dataclass
 class TrainingHook:
     """``on_step`` for ``Trainer.fit``: between steps, sends the frames the browsers wait for
-    within a share ``budget`` of the wall time, records the loss curve every ``curve_every``
-    steps, and holds training while the panel says paused (rendering meanwhile at full rate)."""
+    within a share ``budget`` of the wall time (``TimeBudget``: everything the hook does is
+    charged), records the loss curve every ``curve_every`` steps, and holds training while the
+    panel says paused (rendering meanwhile at full rate)."""
 
     viewer: Viewer
     budget: float = 0.12
@@ -65,17 +59,15 @@ class TrainingHook:
     steps: list = dataclass_field(default_factory=list)
     losses: list = dataclass_field(default_factory=list)
     psnrs: list = dataclass_field(default_factory=list)
-    spent_s: float = 0.0
-    started: float | None = None
-    last_cost_s: float = 0.0
+    clock: TimeBudget | None = None
     last_grid: float = 0.0
     frames: int = 0
 
     def __call__(self, trainer, stats: dict) -> None:
         t0 = time.perf_counter()
-        if self.started is None:
+        if self.clock is None:
+            self.clock = TimeBudget(self.budget, t0)
             self._attach(trainer)
-            self.started = t0
         if trainer.step % self.curve_every == 0:
             loss = float(stats["loss"])
             if math.isfinite(loss):
@@ -89,13 +81,12 @@ class TrainingHook:
             self.last_grid = t0
         if self.viewer.panel.paused:
             self._hold()
-        elif may_render(self.spent_s, t0 - self.started, self.last_cost_s, self.budget):
+            return
+        if self.clock.may_spend(time.perf_counter()):
             self.viewer.redraw()  # the field moved on since the last frame
-            r0 = time.perf_counter()
-            if self.viewer.render_pending(limit=1):
-                self.frames += 1
-                self.last_cost_s = time.perf_counter() - r0
-        self.spent_s += time.perf_counter() - t0
+            self.frames += self.viewer.render_pending(limit=1)
+        now = time.perf_counter()
+        self.clock.charge(now - t0, now)
 
     def _attach(self, trainer) -> None:
         cfg, split = trainer.cfg, trainer.train_split
@@ -112,11 +103,10 @@ class TrainingHook:
             if self.viewer.render_pending() == 0:
                 time.sleep(0.01)
         self.viewer.set_info()
-        self.started = time.perf_counter()  # the budget counts from the resume
-        self.spent_s = 0.0
+        self.clock = TimeBudget(self.budget, time.perf_counter())  # the budget counts from the resume
 
 
 def training_refinement() -> Refinement:
-    """Frames while training: 256 pixels wide, moving or not (the field changes under a still
-    camera anyway, and a wider frame would spend the budget on fewer updates)."""
-    return Refinement(preview_width=256, max_width=256)
+    """Frames while training: previews 256 pixels wide, moving or not (the field changes under
+    a still camera anyway, and a refined frame would spend the budget on fewer updates)."""
+    return Refinement(preview_width=256, max_width=256, refine=False)

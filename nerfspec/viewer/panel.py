@@ -34,7 +34,7 @@ class Panel:
         self.frustums = gui.add_checkbox("training cameras", initial_value=True)
         self.box = gui.add_checkbox("scene box", initial_value=True)
         self.grid = gui.add_checkbox("occupancy grid", initial_value=False)
-        self.mesh = gui.add_checkbox("mesh", initial_value=True)
+        self.mesh = gui.add_checkbox("mesh", initial_value=False)
         self.mode.on_update(lambda _event: on_change())
         self.paused = False
         self.pause = self.curves = None

@@ -2,8 +2,9 @@
 
 One thread renders (the one that calls ``render_pending``): ``nerfspec view`` runs it in a
 loop, training calls it between steps through ``TrainingHook``. Browser events (camera moves,
-panel clicks) arrive on viser's own thread and only record what changed, so the field is never
-read while a training step writes it.
+panel clicks) arrive on viser's threads and only record what changed in each browser's
+``FrameSlot`` (schedule.py), so the field is never read while a training step writes it, and a
+frame being rendered is always delivered before the next starts from the newest pose.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import numpy as np
 import torch
 
 from nerfspec.viewer.camera import browser_camera, c2w_to_browser
-from nerfspec.viewer.frames import Frame, Refinement, render_frame
+from nerfspec.viewer.frames import Frame, render_frame
 from nerfspec.viewer.panel import Panel, info_markdown
+from nerfspec.viewer.preview import PreviewSampling
+from nerfspec.viewer.schedule import FrameSlot, Pose, Refinement
 from nerfspec.viewer import scene as scene_parts
 
 
@@ -37,7 +40,8 @@ def require_viser():
 @dataclass
 class Source:
     """What is rendered: a field, its occupancy grid and the background it composites on, with
-    the depth range of the colour map and the rays rendered at once."""
+    the depth range of the colour map, the rays rendered at once by ``render_image`` and how
+    previews sample."""
 
     field: object
     estimator: object
@@ -45,19 +49,27 @@ class Source:
     near: float
     far: float
     chunk_rays: int = 8192
+    preview: PreviewSampling = dataclass_field(default_factory=PreviewSampling)
+
+
+def camera_pose(camera) -> Pose:
+    """The ``Pose`` of a viser camera handle (its newest state)."""
+    return Pose(tuple(float(v) for v in camera.wxyz), tuple(float(v) for v in camera.position),
+                float(camera.fov), float(camera.aspect))
 
 
 @dataclass
 class ClientView:
-    """One browser's camera and what it was last shown."""
+    """One browser: its frame slot and the last frame it was sent."""
 
     client: object
-    version: int = 0  # bumped by every camera or mode change
-    changed_at: float = 0.0
-    shown_version: int = -1
-    shown_width: int = 0
+    slot: FrameSlot
     frame: Frame | None = None
-    frames: int = 0  # frames sent to this browser
+
+    @property
+    def frames(self) -> int:
+        """Frames delivered to this browser."""
+        return self.slot.delivered_count
 
 
 @dataclass
@@ -91,14 +103,21 @@ class Viewer:
     # -- scene ---------------------------------------------------------------------------
     def populate(self, cameras, images, aabb, estimator, mesh_path: Path | None) -> None:
         """Frustums of the training cameras with their images, the scene box, the occupancy grid
-        (hidden until asked for) and the mesh if there is one."""
+        (hidden until asked for) and the mesh if there is one, sent when first asked for (a
+        browser that renders in software, without a GPU, stalls on a mesh of 600k faces)."""
         scene = self.server.scene
         radius = float(cameras.c2w[:, :3, 3].norm(dim=-1).mean())
         self.handles = {"frustums": scene_parts.add_frustums(scene, cameras, images, scale=0.08 * radius),
                         "box": [scene_parts.add_box(scene, aabb.cpu().numpy())],
                         "grid": [scene_parts.add_grid(scene, estimator, visible=False)]}
+        self.handles["mesh"] = []
         if mesh_path is not None:
-            self.handles["mesh"] = [scene_parts.add_mesh(scene, mesh_path)]
+            def load_mesh(_event, nodes=self.handles["mesh"]):
+                if self.panel.mesh.value and not nodes:
+                    nodes.append(scene_parts.add_mesh(scene, mesh_path))
+
+            self.panel.mesh.on_update(load_mesh)  # before bind_visibility's, which shows it
+        self.panel.mesh.disabled = mesh_path is None
         self.panel.bind_visibility(self.handles)
         wxyz, position = c2w_to_browser(cameras.c2w[0].double().numpy())
         self.home = (wxyz, position, 2.0 * float(torch.atan(0.5 * cameras.height / cameras.fy[0])))
@@ -106,10 +125,11 @@ class Viewer:
             self._go_home(view.client)
 
     def refresh_grid(self, estimator) -> None:
-        """Redraw the occupied cells (they change while training)."""
+        """Redraw the occupied cells (they change while training) where the grid is shown."""
         for handle in self.handles.get("grid", []):
-            handle.points = scene_parts.occupied_points(estimator.binary, estimator.aabb,
-                                                        estimator.cfg.grid_resolution)
+            if handle.visible:
+                handle.points = scene_parts.occupied_points(estimator.binary, estimator.level_aabbs(),
+                                                            estimator.resolution)
 
     def set_info(self, **info) -> None:
         self.info.update(info)
@@ -117,16 +137,17 @@ class Viewer:
 
     # -- browsers ------------------------------------------------------------------------
     def _connect(self, client) -> None:
-        view = ClientView(client, changed_at=time.perf_counter())
-        with self.lock:
-            self.views[client.client_id] = view
+        view = ClientView(client, FrameSlot(self.refinement))
 
         def moved(_camera, view=view):
+            # read the camera's newest state under the lock: callbacks may run out of order
             with self.lock:
-                view.version += 1
-                view.changed_at = time.perf_counter()
+                view.slot.moved(camera_pose(client.camera), time.perf_counter())
 
+        with self.lock:
+            self.views[client.client_id] = view
         client.camera.on_update(moved)
+        moved(client.camera)  # viser connects a browser once it has reported its camera
         if self.home is not None:
             self._go_home(client)
 
@@ -141,45 +162,34 @@ class Viewer:
         """Every browser's picture is out of date (the mode changed, or the field did)."""
         with self.lock:
             for view in self.views.values():
-                view.version += 1
-
-    def pending(self, now: float) -> list[tuple[ClientView, int]]:
-        """(browser, width) of each frame due now (browsers that have reported a camera only)."""
-        due = []
-        with self.lock:
-            for view in self.views.values():
-                if view.client.camera.update_timestamp == 0.0:
-                    continue
-                width = self.refinement.next_width(view.changed_at, now, view.shown_version,
-                                                   view.version, view.shown_width)
-                if width is not None:
-                    due.append((view, width))
-        return due
+                view.slot.invalidate()
 
     def render_pending(self, limit: int | None = None) -> int:
         """Render and send the frames due now (at most ``limit``); returns how many were sent."""
         if self.source is None:
             return 0
         sent = 0
-        for view, width in self.pending(time.perf_counter())[:limit]:
-            self.render_for(view, width)
-            sent += 1
+        for view in list(self.views.values()):
+            if limit is not None and sent >= limit:
+                break
+            with self.lock:
+                request = view.slot.take(time.perf_counter())
+            if request is not None:
+                self.render_for(view, request)
+                sent += 1
         return sent
 
-    def render_for(self, view: ClientView, width: int) -> Frame:
-        camera_state = view.client.camera
-        with self.lock:
-            version = view.version
-            wxyz, position = np.array(camera_state.wxyz), np.array(camera_state.position)
-            fov, aspect = float(camera_state.fov), float(camera_state.aspect)
-        src = self.source
-        camera = browser_camera(wxyz, position, fov, aspect, width).to(src.estimator.aabb.device)
-        frame = render_frame(src.field, src.estimator, src.background, camera, self.panel.mode.value,
-                             src.near, src.far, src.chunk_rays)
+    def render_for(self, view: ClientView, request) -> Frame:
+        """Render ``request`` and send it to the browser (always: a newer pose waits its turn)."""
+        src, pose = self.source, request.pose
+        camera = browser_camera(pose.wxyz, pose.position, pose.fov, pose.aspect,
+                                request.width).to(src.estimator.aabb.device)
+        frame = render_frame(src.field, src.estimator, src.background, camera, self.panel.mode.value, src.near, src.far, src.chunk_rays,
+                             src.preview if request.preview else None)
         view.client.scene.set_background_image(frame.image, format="jpeg", jpeg_quality=90)
         with self.lock:
-            view.frame, view.shown_version, view.shown_width = frame, version, width
-            view.frames += 1
+            view.frame = frame
+            view.slot.delivered(request)
         self.set_info(frame=(camera.width, camera.height, frame.seconds))
         return frame
 
