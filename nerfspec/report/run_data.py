@@ -157,7 +157,7 @@ def eval_section(run_dir: Path, cfg, split_name: str, gt: GroundTruth, assets: A
     views = view_entries(run_dir.name, split_name, metrics, folder, gt_split, background, assets,
                          notes, progress)
     poses = metrics.get("poses") if isinstance(metrics.get("poses"), dict) else None
-    plot = eval_dir / "cameras.png"
+    plot = folder / "cameras.png"
     cameras = None if poses is None else {
         "plot": assets.add_file(plot, f"{run_dir.name}_{split_name}_cameras.png", "image/png") if plot.is_file() else None,
         "reference": poses.get("reference"), "errors": poses.get("errors"),
